@@ -1,0 +1,195 @@
+"""Building the node image without a container registry.
+
+Two layers, each cached under a tag that is a hash of what went into it, so a second run finds
+both and starts in seconds:
+
+- the *base*: Debian with the tools every fault needs (python3 for our node, iptables and
+  iproute2 for network faults, procps, libfaketime for clock faults). Where a Debian image is
+  already present locally (``debian:bookworm-slim``) or named with ``--base``, it is extended
+  with apt; otherwise it is made offline with ``debootstrap`` from the apt mirror this machine
+  already uses, and ``docker import``-ed. No registry is contacted unless the user names one.
+- the *node* image: the base plus our Raft node's source, built with the classic builder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import os
+import re
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+import docker
+import docker.errors
+
+from harness.errors import HarnessError
+
+log = logging.getLogger(__name__)
+
+SUITE = "bookworm"
+PACKAGES = (
+    "python3",
+    "iproute2",
+    "iptables",
+    "procps",
+    "libfaketime",
+    "faketime",
+    "ca-certificates",
+)
+LOCAL_DEBIAN_IMAGES = (f"debian:{SUITE}-slim", f"debian:{SUITE}")
+IMAGE_LABEL = "harness.image"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+NODE_SOURCE = PROJECT_ROOT / "nodes"
+NODE_HOME = "/opt/harness"
+
+NODE_DOCKERFILE = f"""\
+FROM {{base}}
+COPY nodes {NODE_HOME}/nodes
+ENV PYTHONPATH={NODE_HOME} PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+RUN mkdir -p /var/lib/raft /var/log/raft
+LABEL {IMAGE_LABEL}=node
+"""
+
+APT_DOCKERFILE = f"""\
+FROM {{base}}
+RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \\
+    {{packages}} && rm -rf /var/lib/apt/lists/*
+LABEL {IMAGE_LABEL}=base
+"""
+
+
+def _digest(*parts: bytes | str) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(p.encode() if isinstance(p, str) else p)
+        h.update(b"\0")
+    return h.hexdigest()[:12]
+
+
+def apt_mirror() -> str:
+    """The Debian mirror apt uses on this machine, so debootstrap reaches what apt reaches."""
+    candidates: list[Path] = [Path("/etc/apt/sources.list")]
+    sources_d = Path("/etc/apt/sources.list.d")
+    if sources_d.is_dir():
+        candidates += sorted(sources_d.glob("*.sources")) + sorted(sources_d.glob("*.list"))
+    for path in candidates:
+        try:
+            text = path.read_text()
+        except OSError:
+            continue
+        for m in re.finditer(r"^\s*(?:URIs:\s*|deb\s+(?:\[[^\]]*\]\s*)?)(\S+)", text, re.M):
+            uri = m.group(1)
+            if "security" not in uri and uri.startswith(("http://", "https://", "file:")):
+                return uri
+    return "http://deb.debian.org/debian"
+
+
+def _image_exists(client: docker.DockerClient, name: str) -> bool:
+    try:
+        client.images.get(name)
+        return True
+    except docker.errors.ImageNotFound:
+        return False
+
+
+def _build(client: docker.DockerClient, dockerfile: str, tag: str, files: dict[str, Path]) -> None:
+    """Classic `docker build` from an in-memory context holding the Dockerfile and `files`."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        data = dockerfile.encode()
+        info = tarfile.TarInfo("Dockerfile")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+        for arcname, path in files.items():
+            tar.add(path, arcname=arcname, filter=_skip_caches)
+    buf.seek(0)
+    try:
+        client.images.build(fileobj=buf, custom_context=True, tag=tag, rm=True, forcerm=True)
+    except docker.errors.BuildError as e:
+        tail = " | ".join(str(c.get("stream", c.get("error", ""))).strip() for c in list(e.build_log)[-5:])
+        raise HarnessError(f"building image {tag} failed: {e.msg} ({tail})") from e
+
+
+def _skip_caches(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
+    return None if "__pycache__" in info.name or info.name.endswith(".pyc") else info
+
+
+def _debootstrap(client: docker.DockerClient, tag: str, mirror: str) -> None:
+    if shutil.which("debootstrap") is None:
+        raise HarnessError(
+            "no base image and no debootstrap to make one: run ./setup.sh (or apt-get install debootstrap), "
+            "or pass --base with a local Debian image"
+        )
+    if os.geteuid() != 0:
+        raise HarnessError("debootstrap needs root to build the base image; run `harness image build` as root")
+    with tempfile.TemporaryDirectory(prefix="harness-rootfs-", dir="/var/tmp") as tmp:
+        rootfs = Path(tmp) / "rootfs"
+        cmd = [
+            "debootstrap", "--variant=minbase", f"--include={','.join(PACKAGES)}", SUITE, str(rootfs), mirror,
+        ]
+        log.info("debootstrap %s from %s (about a minute)", SUITE, mirror)
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            last = (proc.stdout + proc.stderr).strip().splitlines()[-3:]
+            raise HarnessError(f"debootstrap failed (exit {proc.returncode}): {' | '.join(last)}")
+        for junk in ("var/cache/apt/archives", "var/lib/apt/lists"):
+            for p in (rootfs / junk).glob("*"):
+                if p.is_file():
+                    p.unlink()
+        tar_path = Path(tmp) / "rootfs.tar"
+        subprocess.run(["tar", "-C", str(rootfs), "-cf", str(tar_path), "."], check=True)
+        repo, _, version = tag.partition(":")
+        client.api.import_image_from_file(
+            str(tar_path), repository=repo, tag=version, changes=[f"LABEL {IMAGE_LABEL}=base", "CMD [\"bash\"]"]
+        )
+    if not _image_exists(client, tag):
+        raise HarnessError(f"docker import did not produce {tag}")
+
+
+def base_image(client: docker.DockerClient, base: str | None = None) -> str:
+    """Return the tag of the base image, making it if needed (see the module docstring)."""
+    if base is None:
+        base = next((name for name in LOCAL_DEBIAN_IMAGES if _image_exists(client, name)), None)
+    if base is None:
+        mirror = apt_mirror()
+        tag = f"harness-base:{SUITE}-{_digest('debootstrap', SUITE, *PACKAGES)}"
+        if not _image_exists(client, tag):
+            _debootstrap(client, tag, mirror)
+        return tag
+    if not _image_exists(client, base):
+        log.info("pulling %s", base)
+        try:
+            client.images.pull(base)
+        except docker.errors.APIError as e:
+            raise HarnessError(f"base image {base} is not present and cannot be pulled: {e.explanation}") from e
+    base_id = client.images.get(base).id
+    tag = f"harness-base:{SUITE}-{_digest('apt', base_id, *PACKAGES)}"
+    if not _image_exists(client, tag):
+        _build(client, APT_DOCKERFILE.format(base=base, packages=" ".join(PACKAGES)), tag, {})
+    return tag
+
+
+def _source_digest(root: Path) -> str:
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+            h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def node_image(client: docker.DockerClient, base: str | None = None) -> str:
+    """Return the tag of the node image (base + our node), building whatever is missing."""
+    started = time.monotonic()
+    base_tag = base_image(client, base)
+    base_id = client.images.get(base_tag).id
+    tag = f"harness-node:{_digest(base_id, NODE_DOCKERFILE, _source_digest(NODE_SOURCE))}"
+    if not _image_exists(client, tag):
+        _build(client, NODE_DOCKERFILE.format(base=base_tag), tag, {"nodes": NODE_SOURCE})
+        log.info("built %s in %.1f s", tag, time.monotonic() - started)
+    return tag

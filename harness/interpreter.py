@@ -1,0 +1,115 @@
+"""Runs the workload: worker threads take operations from the generator, perform them through a
+client, and record an invocation and a completion for each in the history.
+
+Process ids follow Jepsen: worker w starts as process w; after an indeterminate (`info`)
+completion the worker continues as process w + concurrency, w + 2·concurrency, ..., because the
+old process may still have an operation in flight and a process runs one operation at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from checkers.history import HistoryWriter
+from harness.dbs.base import KVConnection
+from workloads.client import Completion, Invoke
+from workloads.generator import Generator, Op
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Stats:
+    ok: int = 0
+    fail: int = 0
+    info: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def count(self, kind: str) -> None:
+        with self.lock:
+            setattr(self, kind, getattr(self, kind) + 1)
+
+    @property
+    def total(self) -> int:
+        return self.ok + self.fail + self.info
+
+
+class Interpreter:
+    def __init__(
+        self,
+        history: HistoryWriter,
+        generator: Generator,
+        invoke: Invoke,
+        connect: Callable[[str], KVConnection],
+        nodes: list[str],
+    ) -> None:
+        self.history = history
+        self.generator = generator
+        self.invoke = invoke
+        self.connect = connect
+        self.nodes = nodes
+        self.stats = Stats()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._next_process = generator.concurrency
+
+    def _new_process(self) -> int:
+        with self.stats.lock:
+            p = self._next_process
+            self._next_process += 1
+            return p
+
+    def perform(self, process: int, conn: KVConnection, op: Op) -> Completion:
+        """Record the invocation, perform the op, record its completion."""
+        self.history.append(process, "invoke", op.f, op.key, None if op.f == "read" else op.value)
+        completion = self.invoke(conn, op)
+        served_by = getattr(conn, "served_by", None) or conn.node
+        self.history.append(process, completion.type, op.f, op.key, completion.value, served_by, completion.error)
+        self.stats.count(completion.type)
+        return completion
+
+    def _worker(self, worker: int, deadline: float) -> None:
+        process = worker
+        conn = self.connect(self.nodes[worker % len(self.nodes)])
+        try:
+            while not self._stop.is_set():
+                gap, op = self.generator.next(worker)
+                if time.monotonic() + gap >= deadline or self._stop.wait(gap):
+                    return
+                if self.perform(process, conn, op).type == "info":
+                    process = self._new_process()
+        except Exception:
+            log.exception("worker %d crashed", worker)
+            raise
+        finally:
+            conn.close()
+
+    def start(self, duration: float) -> None:
+        deadline = time.monotonic() + duration
+        for w in range(self.generator.concurrency):
+            t = threading.Thread(target=self._worker, args=(w, deadline), name=f"worker-{w}", daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def join(self, timeout: float) -> bool:
+        """Wait for the workers; True if all finished (a worker stuck in a call has its own timeout)."""
+        deadline = time.monotonic() + timeout
+        for t in self._threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+        return not any(t.is_alive() for t in self._threads)
+
+    def final_reads(self, keys: list[str], node: str) -> None:
+        """One read of every key after the cluster has healed: what the system ends up holding."""
+        conn = self.connect(node)
+        try:
+            for key in keys:
+                self.perform(self._new_process(), conn, Op("read", key, None))
+        finally:
+            conn.close()
