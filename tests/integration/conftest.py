@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import docker
@@ -14,12 +14,17 @@ from harness.dbs.raft import RaftDB
 from harness.remote.docker import DockerRemote
 
 
-def leftovers(client: docker.DockerClient, run_id: str) -> list[str]:
-    """Names of containers and networks still labelled with this run."""
+def _leftovers(client: docker.DockerClient, run_id: str) -> list[str]:
     selector = {"label": f"{RUN_LABEL}={run_id}"}
     return [c.name for c in client.containers.list(all=True, filters=selector)] + [
         n.name for n in client.networks.list(filters=selector)
     ]
+
+
+@pytest.fixture
+def leftovers(docker_client) -> Callable[[str], list[str]]:
+    """Names of containers and networks still labelled with a run."""
+    return lambda run_id: _leftovers(docker_client, run_id)
 
 
 @dataclass
@@ -43,4 +48,4 @@ def raft_cluster(docker_client, node_image) -> Iterator[Cluster]:
         yield Cluster(cluster, remote, db)
     finally:
         assert cluster.remove() == []
-        assert leftovers(docker_client, run_id) == []
+        assert _leftovers(docker_client, run_id) == []

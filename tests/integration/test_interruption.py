@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from checkers.history import read_history
-from tests.integration.conftest import leftovers
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -56,7 +55,7 @@ def run_id_of(results: Path) -> str:
     return m.group(1)
 
 
-def test_ctrl_c_heals_and_removes_everything(docker_client, node_image, tmp_path: Path) -> None:
+def test_ctrl_c_heals_and_removes_everything(leftovers, node_image, tmp_path: Path) -> None:
     proc = start_run(tmp_path, "10.234.0.0/24")
     try:
         wait_for(lambda: partition_started(tmp_path), 180)
@@ -67,7 +66,7 @@ def test_ctrl_c_heals_and_removes_everything(docker_client, node_image, tmp_path
     assert proc.returncode == 255, err
     assert "Traceback" not in err
     run_id = run_id_of(tmp_path)
-    assert leftovers(docker_client, run_id) == []
+    assert leftovers(run_id) == []
     events = read_history(history_of(tmp_path))
     assert events[-1].process == "nemesis" and events[-1].f == "stop-partition", "the final heal is recorded last"
     check = subprocess.run([sys.executable, "-m", "harness.cli", "check", str(tmp_path / "latest")],
@@ -76,7 +75,7 @@ def test_ctrl_c_heals_and_removes_everything(docker_client, node_image, tmp_path
 
 
 def test_killed_harness_leaves_a_checkable_history_and_clean_removes_the_rest(
-    docker_client, node_image, tmp_path: Path
+    leftovers, node_image, tmp_path: Path
 ) -> None:
     proc = start_run(tmp_path, "10.235.0.0/24")
     try:
@@ -84,13 +83,13 @@ def test_killed_harness_leaves_a_checkable_history_and_clean_removes_the_rest(
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
         run_id = run_id_of(tmp_path)
-        assert leftovers(docker_client, run_id), "a killed harness cannot have cleaned up"
+        assert leftovers(run_id), "a killed harness cannot have cleaned up"
     finally:
         proc.kill()
         clean = subprocess.run([sys.executable, "-m", "harness.cli", "clean", "--run-id", run_id_of(tmp_path)],
                                cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert clean.returncode == 0, clean.stderr
-    assert leftovers(docker_client, run_id) == []
+    assert leftovers(run_id) == []
     check = subprocess.run([sys.executable, "-m", "harness.cli", "check", str(tmp_path / "latest")],
                            cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert check.returncode in (0, 1, 2), check.stderr

@@ -10,19 +10,18 @@ import pytest
 from checkers.history import read_history
 from harness.report.html import fault_windows
 from harness.run import RunConfig, run
-from tests.integration.conftest import leftovers
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(600)]
 
 
-def test_partition_run_is_valid_and_leaves_nothing(docker_client, node_image, tmp_path: Path) -> None:
+def test_partition_run_is_valid_and_leaves_nothing(leftovers, node_image, tmp_path: Path) -> None:
     config = RunConfig(
         test_name="it-partition", nodes=3, subnet="10.233.0.0/24", time_limit=20, nemesis_interval=4,
         concurrency=6, rate=60, seed=42, results_root=tmp_path,
     )
     outcome = run(config, say=lambda *_: None)
     r = outcome.results
-    assert leftovers(docker_client, r["run_id"]) == []
+    assert leftovers(r["run_id"]) == []
     assert r["problems"] == [], r["problems"]
     assert r["valid"] is True, json.dumps(r["checkers"], indent=1)[:3000]
 
