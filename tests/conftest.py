@@ -7,11 +7,8 @@ test that cannot fail. Set HARNESS_SKIP_DOCKER=1 to leave them out on purpose.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
-
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
