@@ -1,23 +1,30 @@
 """The results folder of one run: `results/<test name>/<timestamp>/`, and `latest` links to it.
 
-Layout: history.jsonl (streamed during the run), results.json (config, seed, counts, verdicts),
-harness.log (everything the harness did, with tracebacks), nodes/<node>/ (logs copied out of
-each node), report.html.
+Layout: history.jsonl (streamed during the run), history.edn (the same in Jepsen's format, for
+cross-checking with Knossos or Elle), results.json (config, seed, versions, faults, counts,
+verdicts), harness.log (everything the harness did, with tracebacks), nodes/<node>/ (logs
+copied out of each node), report.html. `results/latest` and `results/<test name>/latest`
+point at the newest run.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import platform
 import re
+import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from harness.errors import UsageError
 
 HISTORY = "history.jsonl"
+HISTORY_EDN = "history.edn"
 RESULTS = "results.json"
 HARNESS_LOG = "harness.log"
 REPORT = "report.html"
@@ -56,6 +63,10 @@ class RunDir:
         return self.path / HISTORY
 
     @property
+    def history_edn(self) -> Path:
+        return self.path / HISTORY_EDN
+
+    @property
     def log(self) -> Path:
         return self.path / HARNESS_LOG
 
@@ -78,3 +89,39 @@ class RunDir:
 
 def read_results(run_dir: Path) -> dict[str, Any]:
     return json.loads((run_dir / RESULTS).read_text())
+
+
+def versions(docker_engine: str | None = None) -> dict[str, str | None]:
+    """What produced a run, recorded so a result can be reproduced or explained later.
+
+    The Docker engine's version is passed in by the run (it holds the client); asking for it
+    here would mean a second connection, or none at all when re-rendering without Docker. The
+    package version rarely changes, so the source's git commit is recorded too when there is one.
+    """
+    try:
+        harness = metadata.version("harness")
+    except metadata.PackageNotFoundError:  # running from a tree that was never installed
+        harness = None
+    try:
+        git = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=Path(__file__).parent,
+                             capture_output=True, text=True, timeout=5)
+        commit = git.stdout.strip() if git.returncode == 0 else None
+    except (OSError, subprocess.TimeoutExpired):
+        commit = None
+    return {
+        "harness": harness,
+        "harness_commit": commit,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "docker_engine": docker_engine,
+    }
+
+
+def runs(root: Path) -> Iterator[Path]:
+    """Every run folder under a results root (those holding results.json), newest first.
+
+    `latest` links are skipped, so each run is listed once.
+    """
+    found = [p.parent for p in root.glob(f"*/*/{RESULTS}")
+             if not p.parent.is_symlink() and not p.parent.parent.is_symlink()]
+    yield from sorted(found, key=lambda p: (p.name, p.parent.name), reverse=True)

@@ -1,183 +1,190 @@
-"""report.html: one self-contained page (inline SVG and CSS, no scripts, no network) per run.
+"""report.html: one self-contained page per run (inline SVG, CSS and a few lines of script; no network).
 
-It puts the verdict first, then what was run, then one time axis shared by the operations
-timeline and the latency plot, with fault windows shaded on both, so a failure can be read
-against what the nemesis was doing at that moment. Every value from the history is escaped.
+Order follows the questions a reader asks: what is the verdict and why (banner), what was
+run and how it went (counts, faults), what happened over time (every plot on one time axis,
+fault windows shaded), what each checker found (with the counterexample drawn), and where
+to dig further (configuration, versions, logs). Every value that comes from the history or
+the results is HTML-escaped: a history may hold anything a client or a system returned.
 """
 
 from __future__ import annotations
 
 import html
 import json
-import random
-from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
+from string import Template
 from typing import Any
+from urllib.parse import quote
 
 from checkers.history import Event, read_history
-from harness.store import read_results
+from harness.report import plots
+from harness.report.counterexample import counterexample_html
+from harness.report.data import (
+    OUTCOMES,
+    Fault,
+    Span,
+    aggregate,
+    clock_offsets,
+    counts,
+    fault_windows,
+    spans,
+    summarise_faults,
+)
+from harness.store import HARNESS_LOG, HISTORY, HISTORY_EDN, REPORT, RESULTS, read_results
 
-WIDTH, ROW, MARGIN = 1000, 14, 60
-MAX_BARS = 4000  # beyond this the timeline is sampled, so the file stays small
-COLORS = {"ok": "#3a9a4a", "fail": "#d08a1e", "info": "#8a5cc2"}
-STYLE = """
-body{font-family:system-ui,sans-serif;margin:2em;color:#222}
-.banner{padding:1em;font-size:1.6em;font-weight:bold;color:#fff;border-radius:6px}
-.valid{background:#2e7d32}.invalid{background:#c62828}.unknown{background:#616161}
-table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}
-pre{background:#f4f4f4;padding:1em;overflow:auto;max-height:30em}
-svg text{font-size:11px;fill:#333}.fault{fill:#e53935;fill-opacity:.12}
-"""
-
-
-@dataclass
-class Span:
-    process: int | str
-    f: str
-    key: Any
-    start: int
-    end: int | None
-    type: str
-    value: Any
+MAX_RAW = 60_000  # characters of a checker's raw JSON shown; a huge result must not bloat the page
+esc = html.escape
 
 
-def spans(events: list[Event]) -> list[Span]:
-    """Pair client invocations with completions; an unfinished op ends with the history."""
-    open_ops: dict[Any, Event] = {}
-    out = []
-    for e in events:
-        if not e.is_client:
-            continue
-        if e.type == "invoke":
-            open_ops[e.process] = e
-        elif e.process in open_ops:
-            inv = open_ops.pop(e.process)
-            out.append(Span(e.process, e.f, e.key, inv.time, e.time, e.type, e.value))
-    out += [Span(i.process, i.f, i.key, i.time, None, "info", i.value) for i in open_ops.values()]
-    return out
+def verdict_word(valid: Any) -> str:
+    return {True: "valid", False: "invalid"}.get(valid, "unknown")
 
 
-def fault_windows(events: list[Event]) -> list[tuple[int, int | None, str]]:
-    """(start, end, label) of each fault, from the nemesis's start-/stop- events."""
-    windows: list[tuple[int, int | None, str]] = []
-    current: tuple[int, str] | None = None
-    for e in events:
-        if e.is_client or e.type != "info":
-            continue
-        if e.f.startswith("start-"):
-            v = e.value if isinstance(e.value, dict) else {}
-            label = e.f[6:] + " " + " | ".join(" ".join(c) for c in v.get("components", []))
-            current = (e.time, label)
-        elif e.f.startswith("stop-") and current is not None:
-            windows.append((current[0], e.time, current[1]))
-            current = None
-    if current is not None:
-        windows.append((current[0], None, current[1]))
-    return windows
+def _why(results: dict[str, Any], ops: list[Span], n_faults: int) -> str:
+    """One sentence under the verdict: the reason, in the checker's words where it has them."""
+    checkers = results.get("checkers") or {}
+    valid = results.get("valid")
+    if valid is False:
+        for name, r in checkers.items():
+            if isinstance(r, dict) and r.get("valid") is False:
+                cex = r.get("counterexample")
+                msg = cex.get("message") if isinstance(cex, dict) else None
+                return f"{name}: {msg}" if msg else f"{name} found the history invalid"
+        return "a checker found the history invalid"
+    if valid is True:
+        names = ", ".join(checkers) or "no checker"
+        return f"{len(ops)} operations and {n_faults} faults; {names} found nothing wrong"
+    reasons = list(results.get("problems") or [])
+    reasons += [f"{n}: {r.get('reason')}" for n, r in checkers.items()
+                if isinstance(r, dict) and r.get("valid") == "unknown" and r.get("reason")]
+    if results.get("interrupted"):
+        reasons.insert(0, "the run was interrupted")
+    return "; ".join(map(str, reasons)) or "the checkers could not decide"
 
 
-def _x(t: int, end: int) -> float:
-    return MARGIN + (WIDTH - MARGIN - 10) * t / max(end, 1)
+def _table(rows: dict[str, Any]) -> str:
+    if not rows:
+        return '<p class="small">not recorded</p>'
+    return "<table>" + "".join(
+        f"<tr><th>{esc(str(k))}</th><td>{esc(v if isinstance(v, str) else json.dumps(v, default=str))}</td></tr>"
+        for k, v in rows.items()) + "</table>"
 
 
-def _shade(windows: list[tuple[int, int | None, str]], end: int, height: int) -> str:
-    out = []
-    for start, stop, label in windows:
-        x0, x1 = _x(start, end), _x(stop if stop is not None else end, end)
-        out.append(f'<rect class="fault" x="{x0:.1f}" y="0" width="{max(x1 - x0, 1):.1f}" height="{height}">'
-                   f"<title>{html.escape(label)}</title></rect>")
+def _counts_table(ops: list[Span]) -> str:
+    c = counts(ops)
+    total = {t: sum(row[t] for row in c.values()) for t in OUTCOMES}
+    rows = "".join(f"<tr><td>{esc(f)}</td>" + "".join(f'<td class="n">{row[t]}</td>' for t in OUTCOMES) + "</tr>"
+                   for f, row in sorted(c.items()))
+    return (f"<table><tr><th>operation</th><th>ok</th><th>fail</th><th>info</th></tr>{rows}"
+            f"<tr><th>all</th>" + "".join(f'<th class="n">{total[t]}</th>' for t in OUTCOMES) + "</tr></table>"
+            '<p class="small">fail: certainly did not happen; info: may or may not have happened.</p>')
+
+
+def _fault_table(events: list[Event]) -> str:
+    summary = summarise_faults(events)
+    if not summary:
+        return "<p>No faults were injected.</p>"
+    rows = "".join(f"<tr><td>{esc(k)}</td><td class='n'>{s['injected']}</td><td class='n'>{s['healed']}</td>"
+                   f"<td class='n'>{s['failed']}</td><td class='n'>{s['seconds']:.1f}</td>"
+                   f"<td>{esc(' '.join(s['nodes']))}</td></tr>" for k, s in summary.items())
+    return ("<table><tr><th>nemesis</th><th>injected</th><th>healed</th><th>failed</th><th>seconds</th>"
+            f"<th>nodes</th></tr>{rows}</table>")
+
+
+def _plot(title: str, note: str, svg: str) -> str:
+    return f'<div class="plot"><h3>{title}</h3><p class="small">{note}</p>{svg}</div>'
+
+
+def _plots(ops: list[Span], events: list[Event], faults: list[Fault]) -> str:
+    end = max((e.time for e in events), default=1)
+    axis = plots.Axis(max(end, 1))
+    agg = aggregate(ops, axis.end)
+    rows = "One row per client process (a process retired after an info op hands its row on). " + (
+        "Aggregated: each cell is split by the share of ok, fail and info ops that started in it."
+        if len(ops) > plots.MAX_BARS else "Hover a bar for the operation.")
+    out = [
+        _plot("Faults", "What the nemesis did to which nodes; the lighter part is the fault being set up.",
+              plots.faults_svg(axis, faults)),
+        _plot("Operations", rows, plots.timeline_svg(axis, ops, faults, agg)),
+        _plot("Latency", "Each dot one operation, by its start time; lines are quantiles of ok ops per time bucket.",
+              plots.latency_svg(axis, ops, faults, agg)),
+        _plot("Throughput", "Completions per second, stacked by outcome.", plots.throughput_svg(axis, faults, agg)),
+    ]
+    offsets = clock_offsets(events)
+    if offsets:
+        out.append(_plot("Clock offsets", "Each node's clock relative to the harness, as the nemesis set it.",
+                         plots.clock_svg(axis, faults, offsets)))
     return "".join(out)
 
 
-def _axis(end: int, y: int) -> str:
-    ticks = []
-    step = max(1, round(end / 1e9 / 10))
-    for s in range(0, int(end / 1e9) + 1, step):
-        x = _x(int(s * 1e9), end)
-        ticks.append(f'<line x1="{x:.1f}" y1="0" x2="{x:.1f}" y2="{y}" stroke="#eee"/>'
-                     f'<text x="{x:.1f}" y="{y + 12}" text-anchor="middle">{s}s</text>')
-    return "".join(ticks)
+def _checkers(results: dict[str, Any], ops: list[Span], events: list[Event]) -> str:
+    out = []
+    for name, r in (results.get("checkers") or {}).items():
+        if not isinstance(r, dict):
+            out.append(f"<h3>{esc(str(name))}</h3><pre>{esc(json.dumps(r, default=str))}</pre>")
+            continue
+        word = verdict_word(r.get("valid"))
+        brief = {k: v for k, v in r.items() if isinstance(v, str | int | float | bool) and k != "valid"}
+        for k in ("unknown_keys", "finished_keys"):
+            if isinstance(r.get(k), list) and r[k]:
+                brief[k] = r[k] if len(r[k]) <= 10 else [*r[k][:10], f"… {len(r[k]) - 10} more"]
+        failures = r.get("failures") or ([r["counterexample"]] if r.get("counterexample") else [])
+        raw = json.dumps(r, indent=1, default=str)
+        if len(raw) > MAX_RAW:
+            raw = raw[:MAX_RAW] + f"\n… {len(raw) - MAX_RAW} more characters in results.json"
+        out.append(f'<h3>{esc(str(name))} <span class="badge {word}">{word}</span></h3>{_table(brief)}'
+                   + "".join(counterexample_html(c, r, ops, events) for c in failures)
+                   + f"<details><summary>Full result</summary><pre>{esc(raw)}</pre></details>")
+    return "".join(out) or "<p>No checker ran.</p>"
 
 
-def timeline_svg(ops: list[Span], windows: list, end: int, concurrency: int) -> str:
-    """Operations as bars, one row per worker (a retired process keeps its worker's row)."""
-    sample = ops if len(ops) <= MAX_BARS else random.Random(0).sample(ops, MAX_BARS)
-    rows = max(concurrency, 1)
-    height = rows * ROW + 10
-    bars = []
-    for s in sample:
-        row = s.process % rows if isinstance(s.process, int) else 0
-        x0, x1 = _x(s.start, end), _x(s.end if s.end is not None else end, end)
-        tip = html.escape(f"process {s.process} {s.f} {s.key} {json.dumps(s.value)} → {s.type}")
-        bars.append(f'<rect x="{x0:.1f}" y="{row * ROW + 2}" width="{max(x1 - x0, 1.5):.1f}" height="{ROW - 4}" '
-                    f'fill="{COLORS[s.type]}"><title>{tip}</title></rect>')
-    labels = "".join(f'<text x="4" y="{r * ROW + ROW - 3}">worker {r}</text>' for r in range(rows))
-    return (f'<svg width="{WIDTH}" height="{height + 16}" xmlns="http://www.w3.org/2000/svg">'
-            f"{_axis(end, height)}{_shade(windows, end, height)}{labels}{''.join(bars)}</svg>")
+def _links(run_dir: Path) -> str:
+    names = [n for n in (HISTORY, HISTORY_EDN, RESULTS, HARNESS_LOG) if (run_dir / n).exists()]
+    nodes = sorted(str(p.relative_to(run_dir)) for p in (run_dir / "nodes").rglob("*") if p.is_file()) \
+        if (run_dir / "nodes").is_dir() else []
+    items = "".join(f'<li><a href="{esc(quote(n))}">{esc(n)}</a></li>' for n in names + nodes)
+    return f"<ul>{items}</ul>" if items else "<p>No logs were saved.</p>"
 
 
-def latency_svg(ops: list[Span], windows: list, end: int) -> str:
-    """Latency of completed ops against their start time, log-scaled, coloured by outcome."""
-    import math
-
-    done = [s for s in ops if s.end is not None]
-    sample = done if len(done) <= MAX_BARS else random.Random(1).sample(done, MAX_BARS)
-    height = 200
-    top = max((s.end - s.start for s in done), default=1)
-    span = math.log10(max(top, 10_000)) - 4  # from 10 µs up
-    dots = []
-    for s in sample:
-        lat = max(s.end - s.start, 10_000)
-        y = height - height * (math.log10(lat) - 4) / max(span, 1e-9)
-        dots.append(f'<circle cx="{_x(s.start, end):.1f}" cy="{y:.1f}" r="1.6" fill="{COLORS[s.type]}"/>')
-    top_label = f"{top / 1e6:.0f} ms"
-    return (f'<svg width="{WIDTH}" height="{height + 16}" xmlns="http://www.w3.org/2000/svg">'
-            f"{_axis(end, height)}{_shade(windows, end, height)}"
-            f'<text x="4" y="12">{top_label}</text><text x="4" y="{height}">0.01 ms</text>{"".join(dots)}</svg>')
-
-
-def render(results: dict[str, Any], events: list[Event], node_logs: list[str]) -> str:
-    valid = results.get("valid")
-    word = {True: "valid", False: "invalid"}.get(valid, "unknown")
+def render(results: dict[str, Any], events: list[Event], run_dir: Path) -> str:
+    """The page for one run, as a string."""
     ops = spans(events)
-    end = max((e.time for e in events), default=1)
-    windows = fault_windows(events)
-    e = html.escape
-    config_rows = "".join(f"<tr><th>{e(str(k))}</th><td>{e(json.dumps(v, default=str))}</td></tr>"
-                          for k, v in results.get("config", {}).items())
-    count_rows = "".join(f"<tr><td>{e(f)}</td><td>{c['ok']}</td><td>{c['fail']}</td><td>{c['info']}</td></tr>"
-                         for f, c in sorted(results.get("counts", {}).items()))
-    timing_rows = "".join(f"<tr><th>{e(k)}</th><td>{e(str(v))}</td></tr>"
-                          for k, v in results.get("timings", {}).items())
-    problems = "".join(f"<li>{e(p)}</li>" for p in results.get("problems", []))
-    logs = "".join(f'<li><a href="{e(p)}">{e(p)}</a></li>' for p in node_logs)
-    checkers = e(json.dumps(results.get("checkers", {}), indent=2, default=str))
-    concurrency = int(results.get("config", {}).get("concurrency", 1) or 1)
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{e(results.get('test_name', 'run'))}: {word}</title>
-<style>{STYLE}</style></head><body>
-<div class="banner {word}">{word.upper()} — {e(str(results.get('test_name', '')))}
- · seed {e(str(results.get('seed')))}</div>
-{f'<h2>Problems</h2><ul>{problems}</ul>' if problems else ''}
-<h2>Operations</h2>
-<table><tr><th>f</th><th>ok</th><th>fail</th><th>info</th></tr>{count_rows}</table>
-<h2>Timeline</h2><p>Bars are operations (green ok, orange fail, purple info); red shading marks faults.</p>
-{timeline_svg(ops, windows, end, concurrency)}
-<h2>Latency</h2>{latency_svg(ops, windows, end)}
-<h2>Checkers</h2><pre>{checkers}</pre>
-<h2>Configuration</h2><table>{config_rows}</table>
-<h2>Timings</h2><table>{timing_rows}</table>
-<h2>Node logs</h2><ul>{logs}</ul>
-</body></html>
-"""
+    word = verdict_word(results.get("valid"))
+    faults = fault_windows(events)
+    name = str(results.get("test_name", "run"))
+    config = results.get("config") or {}
+    nemesis = config.get("nemesis")
+    facts = [name] + ([f"seed {results['seed']}"] if results.get("seed") is not None else [])
+    if nemesis is not None:
+        facts.append(f"nemesis {', '.join(nemesis) if isinstance(nemesis, list) else nemesis}")
+    facts.append(run_dir.resolve().name)  # the timestamp, also when opened through a `latest` link
+    banner = (f'<div class="banner {word}"><span class="word">{word.upper()}</span>{esc(" · ".join(map(str, facts)))}'
+              f'<div class="why">{esc(_why(results, ops, len(faults)))}</div></div>')
+    problems = results.get("problems") or []
+    template = Template(resources.files("harness.report").joinpath("page.html").read_text(encoding="utf-8"))
+    return template.substitute(
+        title=esc(f"{name}: {word}"),
+        banner=banner,
+        problems=('<div class="problems"><b>Problems</b><ul>' + "".join(f"<li>{esc(str(p))}</li>" for p in problems)
+                  + "</ul></div>") if problems else "",
+        counts=_counts_table(ops),
+        fault_table=_fault_table(events),
+        plots=_plots(ops, events, faults),
+        checkers=_checkers(results, ops, events),
+        config=_table({"seed": results.get("seed"), "run id": results.get("run_id"), **config}),
+        versions=_table(results.get("versions") or {}),
+        timings=_table(results.get("timings") or {}),
+        logs=_links(run_dir),
+    )
 
 
 def write_report(run_dir: Path) -> Path:
     """Render run_dir/report.html from its results.json and history.jsonl."""
     results = read_results(run_dir)
-    events = read_history(run_dir / "history.jsonl")
-    logs = sorted(str(p.relative_to(run_dir)) for p in (run_dir / "nodes").rglob("*") if p.is_file()) \
-        if (run_dir / "nodes").is_dir() else []
-    out = run_dir / "report.html"
-    out.write_text(render(results, events, logs), encoding="utf-8")
+    events = read_history(run_dir / HISTORY)
+    out = run_dir / REPORT
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(render(results, events, run_dir), encoding="utf-8")
+    tmp.replace(out)
     return out
