@@ -1,4 +1,4 @@
-"""`harness run | check | clean | image build | report`.
+"""`harness run | check | clean | image build | report | serve`.
 
 Exit codes follow Jepsen: 0 valid, 1 invalid, 2 unknown, 254 bad arguments or input,
 255 the harness itself failed. Errors are one line on stderr; tracebacks go to a log file.
@@ -49,8 +49,10 @@ def _positive(kind: type) -> Any:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from harness.ci import write_junit, write_summary
     from harness.containers import node_addresses
     from harness.nemesis.registry import parse_nemesis
+    from harness.progress import Progress
     from harness.run import RunConfig, run
 
     if args.nodes < 3:
@@ -72,8 +74,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     )
     if args.seed is not None:
         config.seed = args.seed
-    outcome = run(config)
+    outcome = run(config, progress=Progress(sys.stderr))
     r = outcome.results
+    if args.junit:
+        write_junit(r, Path(args.junit))
+    if args.summary:
+        write_summary(r, outcome.run_dir, Path(args.summary))
     total = sum(sum(c.values()) for c in r["counts"].values())
     ok = sum(c["ok"] for c in r["counts"].values())
     print(f"{verdict_word(r['valid'])}: {total} operations ({ok} ok), seed {r['seed']}; "
@@ -94,7 +100,7 @@ def _history_path(path: Path) -> Path:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from checkers.api import check_file
+    from checkers.api import check_file, summary
 
     worst = EXIT_VALID
     for raw in args.paths:
@@ -114,6 +120,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
             print(json.dumps({"path": str(path), **result}, default=str))
         else:
             print(f"{verdict_word(result['valid'])}: {path} ({result.get('seconds', 0):.2f} s)")
+            for line in summary(result):
+                print(f"  {line}")
         worst = max(worst, exit_code(result["valid"]), key=SEVERITY.__getitem__)
     return worst
 
@@ -145,16 +153,26 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from harness.serve import serve
+
+    serve(Path(args.results), args.host, args.port)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="harness", description="Jepsen-style fault injection for distributed systems")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     r = sub.add_parser("run", help="run a test against a fresh cluster in Docker")
-    r.add_argument("--nemesis", default="partition", help="faults to inject: partition, or none")
+    r.add_argument("--nemesis", default="partition",
+                   help="faults to inject, a comma list of partition, packet, kill, pause, clock; "
+                   "or all, or none (default partition)")
     r.add_argument("--nodes", type=_positive(int), default=5, help="cluster size (default 5)")
     r.add_argument("--time-limit", type=_positive(float), default=60.0, help="seconds of workload (default 60)")
     r.add_argument("--nemesis-interval", type=_positive(float), default=10.0,
-                   help="seconds between a fault and its heal (default 10)")
+                   help="seconds between a fault and its heal, and between a heal and the next fault "
+                   "(default 10)")
     r.add_argument("--concurrency", type=_positive(int), default=10, help="client processes (default 10)")
     r.add_argument("--rate", type=_positive(float), default=100.0, help="target operations per second")
     r.add_argument("--op-timeout", type=_positive(float), default=5.0, help="client timeout per operation, s")
@@ -164,6 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--base-image", help="a local Debian image to build on instead of debootstrap")
     r.add_argument("--test-name", default="raft-register", help="name of the results subfolder")
     r.add_argument("--results", default="results", help="results root folder (default ./results)")
+    r.add_argument("--junit", metavar="FILE", help="also write the verdicts as JUnit XML, one test case per checker")
+    r.add_argument("--summary", metavar="FILE", help="also write a short markdown summary (for CI step summaries)")
     r.set_defaults(func=_cmd_run)
 
     c = sub.add_parser("check", help="check saved histories without Docker")
@@ -195,6 +215,12 @@ def build_parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="re-render a run's report.html")
     rep.add_argument("path", help="a results folder")
     rep.set_defaults(func=_cmd_report)
+
+    srv = sub.add_parser("serve", help="serve an index of all runs and their reports over HTTP")
+    srv.add_argument("--port", type=int, default=8080, help="TCP port (default 8080; 0 picks a free one)")
+    srv.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    srv.add_argument("--results", default="results", help="results root folder (default ./results)")
+    srv.set_defaults(func=_cmd_serve)
     return p
 
 

@@ -41,16 +41,21 @@ PACKAGES = (
     "libfaketime",
     "faketime",
     "ca-certificates",
+    "libnetfilter-queue1",  # the packet nemesis's NFQUEUE delayer, where the kernel has no netem
+    "openssh-server",  # so the SSH remote can be tested against real sshd in a container
 )
 LOCAL_DEBIAN_IMAGES = (f"debian:{SUITE}-slim", f"debian:{SUITE}")
 IMAGE_LABEL = "harness.image"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 NODE_SOURCE = PROJECT_ROOT / "nodes"
 NODE_HOME = "/opt/harness"
+# Keeps Python's time.sleep working under libfaketime (the clock nemesis); see the file itself.
+SITECUSTOMIZE = PROJECT_ROOT / "harness" / "nemesis" / "node" / "sitecustomize.py"
 
 NODE_DOCKERFILE = f"""\
 FROM {{base}}
 COPY nodes {NODE_HOME}/nodes
+COPY sitecustomize.py {NODE_HOME}/sitecustomize.py
 ENV PYTHONPATH={NODE_HOME} PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 RUN mkdir -p /var/lib/raft /var/log/raft
 LABEL {IMAGE_LABEL}=node
@@ -188,8 +193,9 @@ def node_image(client: docker.DockerClient, base: str | None = None) -> str:
     started = time.monotonic()
     base_tag = base_image(client, base)
     base_id = client.images.get(base_tag).id
-    tag = f"harness-node:{_digest(base_id, NODE_DOCKERFILE, _source_digest(NODE_SOURCE))}"
+    tag = f"harness-node:{_digest(base_id, NODE_DOCKERFILE, _source_digest(NODE_SOURCE), SITECUSTOMIZE.read_bytes())}"
     if not _image_exists(client, tag):
-        _build(client, NODE_DOCKERFILE.format(base=base_tag), tag, {"nodes": NODE_SOURCE})
+        files = {"nodes": NODE_SOURCE, "sitecustomize.py": SITECUSTOMIZE}
+        _build(client, NODE_DOCKERFILE.format(base=base_tag), tag, files)
         log.info("built %s in %.1f s", tag, time.monotonic() - started)
     return tag

@@ -16,7 +16,7 @@ import secrets
 import signal
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,14 +26,17 @@ from checkers.history import HistoryWriter
 from harness import image as images
 from harness.containers import DockerCluster, connect
 from harness.dbs.raft import RaftDB
+from harness.edn_export import jsonl_to_edn
 from harness.errors import HarnessError
 from harness.interpreter import Interpreter
 from harness.nemesis.base import HealError
 from harness.nemesis.registry import build_nemesis
 from harness.nemesis.schedule import Schedule
+from harness.progress import Progress
 from harness.remote.base import RemoteError
+from harness.report.data import summarise_faults
 from harness.report.html import write_report
-from harness.store import RunDir
+from harness.store import RunDir, versions
 from workloads import register
 from workloads.generator import Generator
 
@@ -95,21 +98,25 @@ def _attach_log(path: Path) -> logging.Handler:
     return handler
 
 
-def run(config: RunConfig, say: Any = print) -> RunOutcome:
-    """Run one test; returns the results (the caller maps the verdict to an exit code)."""
+def run(config: RunConfig, say: Any = print, progress: Progress | None = None) -> RunOutcome:
+    """Run one test; returns the results (the caller maps the verdict to an exit code).
+
+    `progress`, if given, displays the workload phase (time left, ops done, faults in place).
+    """
     run_dir = RunDir.create(config.results_root, config.test_name)
     handler = _attach_log(run_dir.log)
     try:
-        return _run(config, run_dir, say)
+        return _run(config, run_dir, say, progress)
     finally:
         logging.getLogger().removeHandler(handler)
         handler.close()
 
 
-def _run(config: RunConfig, run_dir: RunDir, say: Any) -> RunOutcome:
+def _run(config: RunConfig, run_dir: RunDir, say: Any, progress: Progress | None) -> RunOutcome:
     run_id = f"{run_dir.path.name}-{secrets.token_hex(3)}".lower()
     log.info("run %s config %s", run_id, asdict(config))
     client = connect()
+    engine = client.version().get("Version")
     started = time.monotonic()
     tag = images.node_image(client, config.base_image)
     timings: dict[str, float] = {"image_s": round(time.monotonic() - started, 2)}
@@ -135,16 +142,17 @@ def _run(config: RunConfig, run_dir: RunDir, say: Any) -> RunOutcome:
             f"running for {config.time_limit:g} s")
 
         rng = random.Random(f"{config.seed}:nemesis")
-        nemesis = build_nemesis(config.nemesis, remote, cluster.addresses, db.peer_port(), rng)
+        nemeses = build_nemesis(config.nemesis, remote, db, cluster.addresses, rng)
         generator = Generator(register.register_ops(), config.seed, config.concurrency, config.rate)
         interp = Interpreter(history, generator, register.invoke,
                              lambda node: db.connect(node, config.op_timeout), cluster.nodes)
         workload_started = time.monotonic()
         interp.start(config.time_limit)
-        if nemesis is not None:
-            schedule = Schedule(nemesis, history, config.nemesis_interval)
+        if nemeses:
+            schedule = Schedule(nemeses, history, config.nemesis_interval, rng)
             schedule.start()
-        interp.join(config.time_limit + config.op_timeout + 10)
+        with progress.workload(history, config.time_limit) if progress else nullcontext():
+            interp.join(config.time_limit + config.op_timeout + 10)
         timings["workload_s"] = round(time.monotonic() - workload_started, 2)
     except KeyboardInterrupt:
         interrupted = True
@@ -172,7 +180,8 @@ def _run(config: RunConfig, run_dir: RunDir, say: Any) -> RunOutcome:
             problems += cluster.remove()
             history.close()
 
-    results = _check(run_dir, config, run_id, timings, interp, problems, interrupted)
+    jsonl_to_edn(run_dir.history, run_dir.history_edn)
+    results = _check(run_dir, config, run_id, timings, interp, problems, interrupted, engine)
     write_report(run_dir.path)
     return RunOutcome(run_dir.path, results)
 
@@ -194,6 +203,7 @@ def _check(
     interp: Interpreter | None,
     problems: list[str],
     interrupted: bool,
+    engine: str | None,
 ) -> dict[str, Any]:
     from checkers.history import read_history
 
@@ -213,6 +223,8 @@ def _check(
         "test_name": config.test_name,
         "seed": config.seed,
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()},
+        "versions": versions(engine),
+        "faults": summarise_faults(events),
         "interrupted": interrupted,
         "problems": problems,
         "timings": timings,

@@ -15,6 +15,7 @@ from typing import Any
 
 from harness.dbs.base import Definite, Indeterminate
 from harness.errors import HarnessError
+from harness.image import NODE_HOME
 from harness.remote.base import Remote, shell, signal
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,15 @@ CLIENT_PORT = 8000
 DATA_DIR = "/var/lib/raft"
 LOG_FILE = "/var/log/raft/node.log"
 PID_FILE = "/var/run/raft.pid"
+# The node reads wall-clock time through libfaketime with an offset in this file, so the clock
+# nemesis can skew one node's clock while it runs (harness/nemesis/clock.py). Offset 0 = real time.
+CLOCK_FILE = "/var/run/raft.clock"
+FAKETIME = (
+    'lib=$(ls /usr/lib/*/faketime/libfaketime.so.1 2>/dev/null | head -n 1); '
+    f'[ -s {CLOCK_FILE} ] || echo +0.000 > {CLOCK_FILE}; '
+    f'[ -z "$lib" ] || export LD_PRELOAD="$lib" FAKETIME_TIMESTAMP_FILE={CLOCK_FILE} '
+    'FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1; '
+)
 
 
 class RaftConnection:
@@ -130,6 +140,7 @@ class RaftDB:
     """Lifecycle and fault hooks for nodes/raft inside the node image."""
 
     name = "raft"
+    faketime_file = CLOCK_FILE
 
     def __init__(
         self,
@@ -145,7 +156,9 @@ class RaftDB:
 
     def _argv(self, node: str) -> list[str]:
         peers = ",".join(f"{n}={a}:{PEER_PORT}" for n, a in self.addresses.items())
-        argv = ["python3", "-m", "nodes.raft", "--id", node, "--peers", peers,
+        # The environment is spelled out: an SSH session does not get the image's ENV lines.
+        argv = ["env", f"PYTHONPATH={NODE_HOME}", "PYTHONUNBUFFERED=1", "python3", "-m", "nodes.raft",
+                "--id", node, "--peers", peers,
                 "--client-port", str(CLIENT_PORT), "--data-dir", DATA_DIR, *self.extra_args]
         if self.bug:
             argv += ["--bug", self.bug]
@@ -156,8 +169,9 @@ class RaftDB:
         self.start(node)
 
     def start(self, node: str) -> None:
-        # `exec` keeps the shell's pid, so the pidfile names the node process itself.
-        self.remote.spawn(node, f"echo $$ > {PID_FILE}; exec {shell(self._argv(node))} >> {LOG_FILE} 2>&1")
+        # `exec` keeps the shell's pid, so the pidfile names the node process itself; the
+        # libfaketime environment (if the library is installed) is exported just before it.
+        self.remote.spawn(node, f"echo $$ > {PID_FILE}; {FAKETIME}exec {shell(self._argv(node))} >> {LOG_FILE} 2>&1")
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if self.is_running(node):

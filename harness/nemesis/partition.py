@@ -1,7 +1,9 @@
 """Network partitions with iptables inside each node's own network namespace.
 
-A grudge maps each node to the peers it must not hear from; it is enforced with DROP rules in
-both INPUT and OUTPUT, so neither side's packets cross the cut. Traffic from the host (the
+Each injection draws a shape (random halves, one node alone, the leader alone, a majorities
+ring, a bridge; see grudges.py) or uses an explicit grudge. A grudge maps each node to the
+peers it must not hear from; it is enforced with DROP rules in the filter table's INPUT and
+OUTPUT, so neither side's packets cross the cut. Traffic from the host (the
 clients) is untouched: a partition splits the cluster, not the clients from it. After each
 injection the nemesis probes one cut link and one intact link with a TCP connect to the peer
 port, so the history records that the cut was really in force, not just that rules were added.
@@ -10,10 +12,13 @@ port, so the history records that the cut was really in force, not just that rul
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from harness.nemesis.base import HealError
-from harness.remote.base import Remote, RemoteError
+from harness.nemesis.grudges import SHAPES, Grudge, check_grudge, shapes_for
+from harness.nemesis.parallel import on_nodes
+from harness.remote.base import Remote, RemoteError, shell
 
 PROBE = (
     "import socket,sys\n"
@@ -23,41 +28,49 @@ PROBE = (
     "    sys.exit(1)\n"
 )
 
-
-def random_halves(nodes: list[str], rng: random.Random) -> list[list[str]]:
-    """Shuffle the nodes and cut them into a minority and a majority."""
-    shuffled = nodes[:]
-    rng.shuffle(shuffled)
-    cut = len(shuffled) // 2
-    return [sorted(shuffled[:cut]), sorted(shuffled[cut:])]
-
-
-def grudge_of(components: list[list[str]]) -> dict[str, list[str]]:
-    """Each node's grudge: every node outside its own component."""
-    everyone = [n for c in components for n in c]
-    return {n: sorted(set(everyone) - set(c)) for c in components for n in c}
+FLUSH = "iptables -w 5 -F INPUT && iptables -w 5 -F OUTPUT"
 
 
 class PartitionNemesis:
     name = "partition"
 
-    def __init__(self, remote: Remote, addresses: dict[str, str], peer_port: int, rng: random.Random) -> None:
+    def __init__(
+        self,
+        remote: Remote,
+        addresses: dict[str, str],
+        peer_port: int,
+        rng: random.Random,
+        primaries: Callable[[], list[str]] = list,
+        shapes: Sequence[str] | None = None,
+        grudge: Grudge | None = None,
+    ) -> None:
+        """`primaries` names the current leader(s) for the "primary" shape; `grudge`, if given,
+        replaces the random shapes with that one cut every time."""
         self.remote = remote
         self.addresses = addresses
         self.peer_port = peer_port
         self.rng = rng
+        self.primaries = primaries
+        self.shapes = list(shapes) if shapes is not None else shapes_for(len(addresses))
+        unknown = [s for s in self.shapes if s not in SHAPES]
+        if unknown or not self.shapes:
+            raise ValueError(f"unknown partition shapes {unknown}; known: {', '.join(SHAPES)}")
+        self.grudge = check_grudge(grudge, list(addresses)) if grudge is not None else None
 
-    def _iptables(self, node: str, *args: str) -> None:
-        r = self.remote.exec(node, ["iptables", "-w", "5", *args], timeout=15)
-        if not r.ok:
-            raise HealError(f"{node}: iptables {' '.join(args)} failed: {r.stderr.strip()}")
+    def cut(self, grudge: Grudge) -> None:
+        """Enforce a grudge: one remote command per node, all nodes at once."""
 
-    def cut(self, grudge: dict[str, list[str]]) -> None:
-        for node, enemies in grudge.items():
-            for enemy in enemies:
+        def one(node: str) -> None:
+            rules = []
+            for enemy in grudge[node]:
                 addr = self.addresses[enemy]
-                self._iptables(node, "-A", "INPUT", "-s", addr, "-j", "DROP")
-                self._iptables(node, "-A", "OUTPUT", "-d", addr, "-j", "DROP")
+                rules.append(shell(["iptables", "-w", "5", "-A", "INPUT", "-s", addr, "-j", "DROP"]))
+                rules.append(shell(["iptables", "-w", "5", "-A", "OUTPUT", "-d", addr, "-j", "DROP"]))
+            r = self.remote.exec(node, ["sh", "-c", " && ".join(rules)], timeout=30)
+            if not r.ok:
+                raise HealError(f"{node}: adding iptables rules failed: {r.stderr.strip()}")
+
+        on_nodes([n for n in sorted(grudge) if grudge[n]], one)
 
     def can_reach(self, source: str, target: str, timeout: float = 1.0) -> bool:
         """Whether `source` can open a TCP connection to `target`'s peer port right now."""
@@ -69,18 +82,25 @@ class PartitionNemesis:
         return r.ok
 
     def inject(self) -> dict[str, Any]:
-        components = random_halves(list(self.addresses), self.rng)
-        grudge = grudge_of(components)
+        nodes = list(self.addresses)
+        if self.grudge is not None:
+            shape, grudge, detail = "grudge", self.grudge, {}
+        else:
+            shape = self.rng.choice(self.shapes)
+            grudge, detail = SHAPES[shape](nodes, self.rng, self.primaries)
         self.cut(grudge)
-        minority, majority = components
-        verified = {
-            "cut": {"from": majority[0], "to": minority[0], "reachable": self.can_reach(majority[0], minority[0])},
-        }
-        if len(majority) > 1:
-            verified["intact"] = {
-                "from": majority[0], "to": majority[1], "reachable": self.can_reach(majority[0], majority[1]),
-            }
-        return {"kind": "partition", "components": components, "grudge": grudge, "probe": verified}
+        return {"kind": "partition", "shape": shape, **detail, "grudge": grudge, "probe": self.probe(grudge)}
+
+    def probe(self, grudge: Grudge) -> dict[str, Any]:
+        """Probe one link the grudge cuts and one it keeps, to show the cut is really in force."""
+        verified: dict[str, Any] = {}
+        cut = next(((a, b) for a, es in sorted(grudge.items()) for b in es), None)
+        kept = next(((a, b) for a, es in sorted(grudge.items()) for b in sorted(self.addresses)
+                     if b != a and b not in es and es), None)
+        for name, link in (("cut", cut), ("intact", kept)):
+            if link is not None:
+                verified[name] = {"from": link[0], "to": link[1], "reachable": self.can_reach(*link)}
+        return verified
 
     def rules(self, node: str) -> list[str]:
         r = self.remote.exec(node, ["iptables", "-w", "5", "-S"], timeout=15)
@@ -89,16 +109,17 @@ class PartitionNemesis:
         return [line for line in r.stdout.splitlines() if line.startswith("-A")]
 
     def heal(self) -> dict[str, Any]:
-        problems = []
-        for node in self.addresses:
+        def one(node: str) -> str | None:
             try:
-                self._iptables(node, "-F", "INPUT")
-                self._iptables(node, "-F", "OUTPUT")
+                r = self.remote.exec(node, ["sh", "-c", FLUSH], timeout=30)
+                if not r.ok:
+                    return f"{node}: flushing iptables failed: {r.stderr.strip()}"
                 left = self.rules(node)
-                if left:
-                    problems.append(f"{node}: rules left: {'; '.join(left)}")
+                return f"{node}: rules left: {'; '.join(left)}" if left else None
             except (HealError, RemoteError) as e:
-                problems.append(str(e))
+                return str(e)
+
+        problems = [p for p in on_nodes(list(self.addresses), one).values() if p]
         if problems:
             raise HealError("partition heal failed: " + " | ".join(problems))
         return {"kind": "heal-partition", "nodes": list(self.addresses), "verified": True}

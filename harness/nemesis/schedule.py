@@ -1,5 +1,12 @@
 """The nemesis's rhythm: quiet, fault, quiet, heal, ... and a final heal whatever happens.
 
+Several nemeses compose: at each fault tick the seeded random source picks one of them, and
+the next heal tick heals that one. Picks are drawn like cards from a shuffled deck of all of
+them, reshuffled when it runs out, so every configured fault comes up once in each round of
+len(nemeses) faults: even a short run exercises all of them, in a seeded order. The final heal
+heals every nemesis, whether or not it was ever picked, because after an error a fault may be
+half-applied by any of them.
+
 Each injection and heal is recorded in the history as a pair of nemesis events (an invoke when
 it starts, an info when it is done, with what was done), so faults and client operations share
 one time axis.
@@ -8,7 +15,9 @@ one time axis.
 from __future__ import annotations
 
 import logging
+import random
 import threading
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from checkers.history import NEMESIS, HistoryWriter
@@ -18,19 +27,29 @@ log = logging.getLogger(__name__)
 
 
 class Schedule:
-    """Alternates `inject` and `heal` every `interval` seconds on a background thread."""
+    """Alternates `inject` (of one drawn nemesis) and `heal` every `interval` seconds on a background thread."""
 
-    def __init__(self, nemesis: Nemesis, history: HistoryWriter, interval: float) -> None:
-        self.nemesis = nemesis
+    def __init__(
+        self,
+        nemeses: Sequence[Nemesis],
+        history: HistoryWriter,
+        interval: float,
+        rng: random.Random,
+    ) -> None:
+        self.nemeses = list(nemeses)
+        if not self.nemeses:
+            raise ValueError("a schedule needs at least one nemesis")
         self.history = history
         self.interval = interval
-        self.active = False
+        self.rng = rng
+        self.active: Nemesis | None = None
+        self._deck: list[Nemesis] = []
         self.errors: list[str] = []
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._loop, name="nemesis", daemon=True)
 
-    def _record(self, f: str, action: Any) -> dict[str, Any]:
+    def _record(self, f: str, action: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         self.history.append(NEMESIS, "invoke", f)
         try:
             done = action()
@@ -42,18 +61,23 @@ class Schedule:
 
     def inject(self) -> None:
         with self._lock:
-            self.active = True
-            self._record(f"start-{self.nemesis.name}", self.nemesis.inject)
+            if not self._deck:
+                self._deck = self.rng.sample(self.nemeses, len(self.nemeses))
+            nemesis = self._deck.pop()
+            self.active = nemesis
+            self._record(f"start-{nemesis.name}", nemesis.inject)
 
     def heal(self) -> None:
+        """Heal the fault in force (if any)."""
         with self._lock:
-            self._record(f"stop-{self.nemesis.name}", self.nemesis.heal)
-            self.active = False
+            if self.active is not None:
+                self._record(f"stop-{self.active.name}", self.active.heal)
+                self.active = None
 
     def _loop(self) -> None:
         try:
             while not self._stop.wait(self.interval):
-                if self.active:
+                if self.active is not None:
                     self.heal()
                 else:
                     self.inject()
@@ -71,10 +95,18 @@ class Schedule:
             self._thread.join(timeout)
 
     def final_heal(self) -> None:
-        """Heal unconditionally (a fault may be half-applied after an error) and raise if it fails."""
-        try:
-            self.heal()
-        except HealError:
-            raise
-        except Exception as e:
-            raise HealError(f"final heal failed: {e}") from e
+        """Heal every nemesis unconditionally (a fault may be half-applied after an error).
+
+        Every nemesis is healed even when one fails; the failures are raised together as one
+        HealError, so a fault that stays in force is reported, never ignored.
+        """
+        failures = []
+        with self._lock:
+            for nemesis in self.nemeses:
+                try:
+                    self._record(f"stop-{nemesis.name}", nemesis.heal)
+                except Exception as e:
+                    failures.append(str(e) if isinstance(e, HealError) else f"{nemesis.name}: {type(e).__name__}: {e}")
+            self.active = None
+        if failures:
+            raise HealError("final heal failed: " + " | ".join(failures))

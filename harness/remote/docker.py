@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import tarfile
+import time
 from pathlib import Path
 
+import docker
 import docker.errors
 from docker.models.containers import Container
 
@@ -25,11 +27,34 @@ class DockerRemote:
     def exec(self, node: str, argv: list[str], timeout: float = 30.0) -> ExecResult:
         # coreutils `timeout` inside the container bounds the command even if it hangs there.
         wrapped = ["timeout", "-s", "KILL", f"{timeout:g}", *argv]
+        container = self._container(node)
+        api = container.client.api
         try:
-            code, (out, err) = self._container(node).exec_run(wrapped, demux=True)
+            exec_id = api.exec_create(container.id, wrapped)["Id"]
+            out, err = api.exec_start(exec_id, demux=True)
+            code = self._exit_code(api, exec_id)
         except docker.errors.APIError as e:
             raise RemoteError(f"{node}: exec {argv[0]} failed: {e.explanation}") from e
+        if code is None:
+            raise RemoteError(f"{node}: exec {argv[0]} finished its output but reported no exit code")
         return ExecResult(code, (out or b"").decode(errors="replace"), (err or b"").decode(errors="replace"))
+
+    @staticmethod
+    def _exit_code(api: docker.APIClient, exec_id: str, wait: float = 10.0) -> int | None:
+        """The exec's exit code, once the engine has recorded it.
+
+        The output stream can end before the engine marks the exec finished; on a loaded engine
+        an immediate inspect then says "running, no exit code", which callers would misread as
+        failure (a live node process taken for dead, and restarted a second time).
+        """
+        deadline = time.monotonic() + wait
+        while True:
+            info = api.exec_inspect(exec_id)
+            if not info.get("Running"):
+                return info.get("ExitCode")
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.01)
 
     def spawn(self, node: str, shell: str) -> None:
         try:

@@ -6,7 +6,8 @@ import random
 
 import pytest
 
-from harness.nemesis.partition import PartitionNemesis, grudge_of
+from harness.nemesis.grudges import grudge_of
+from harness.nemesis.partition import PartitionNemesis
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(300)]
 
@@ -33,7 +34,7 @@ def test_partition_cuts_exactly_the_grudge_and_heal_restores(raft_cluster) -> No
 
 def test_random_injection_records_a_verified_cut(raft_cluster) -> None:
     c = raft_cluster
-    nemesis = PartitionNemesis(c.remote, c.cluster.addresses, c.db.peer_port(), random.Random(7))
+    nemesis = PartitionNemesis(c.remote, c.cluster.addresses, c.db.peer_port(), random.Random(7), shapes=["halves"])
     try:
         done = nemesis.inject()
     finally:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from checkers.history import read_history
-from harness.report.html import fault_windows
+from harness.report.data import fault_windows
 from harness.run import RunConfig, run
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(600)]
@@ -35,9 +35,10 @@ def test_partition_run_is_valid_and_leaves_nothing(leftovers, node_image, tmp_pa
         if e.process == "nemesis" and e.type == "info" and e.f == "start-partition":
             assert e.value["probe"]["cut"]["reachable"] is False, "a partition did not cut traffic"
             assert e.value["probe"]["intact"]["reachable"] is True
-    last_heal = max(stop for _, stop, _ in windows if stop is not None)
+    last_heal = max(w.end for w in windows if w.end is not None)
     ok = [e for e in events if e.process != "nemesis" and e.type == "ok"]
-    during = [e for e in ok if any(s <= e.time and (t is None or e.time <= t) for s, t, _ in windows)]
+    during = [e for e in ok if any(w.applied is not None and w.applied <= e.time and (w.end is None or e.time <= w.end)
+                                   for w in windows)]
     after = [e for e in ok if e.time > last_heal]
     assert during, "no operation succeeded while the cluster was partitioned"
     assert after, "no operation succeeded after the partitions healed"
