@@ -1,0 +1,258 @@
+"""The running node: wires the pure core to storage, the kv state machine,
+peer transport, timers and the client API on one asyncio event loop.
+
+All core calls happen on the loop thread. A single driver task collects the
+core's output, makes it durable (in a worker thread, so messages and client
+requests keep arriving and the next fsync covers all of them: group commit),
+and only then sends messages and applies committed entries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nodes.raft.client_api import serve_clients
+from nodes.raft.core import Config, Core, Ready, Role
+from nodes.raft.kv import KV, OPS, parse_command
+from nodes.raft.messages import Message
+from nodes.raft.storage import Storage
+from nodes.raft.transport import PeerLink, serve_peers
+
+log = logging.getLogger("raft")
+
+TICK_SECONDS = 0.01
+CLIENT_TIMEOUT = 10.0
+LEADERSHIP_LOST = {"status": "info", "error": "leadership-lost"}
+READ_MODES = ("readindex", "log", "lease")
+
+
+@dataclass(frozen=True)
+class PendingRead:
+    """A ReadIndex/lease read: served locally once leadership is confirmed and ``index`` applied."""
+
+    key: str
+    future: asyncio.Future[dict[str, Any]]
+    index: int | None = None  # known once the core confirms the read
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A client command waiting for its log entry to be applied."""
+
+    term: int
+    future: asyncio.Future[dict[str, Any]]
+
+
+def monotonic_ms() -> float:
+    return time.monotonic() * 1000.0
+
+
+def wall_ms() -> float:
+    """Wall-clock time: only the ``lease-skew`` bug uses it, so clock faults can stretch a lease."""
+    return time.time() * 1000.0
+
+
+class Node:
+    """One Raft key-value server process."""
+
+    def __init__(
+        self,
+        node_id: str,
+        peers: dict[str, tuple[str, int]],
+        client_port: int,
+        data_dir: str | Path,
+        config: Config,
+        listen: str = "0.0.0.0",
+        read_mode: str = "readindex",
+    ) -> None:
+        self.id = node_id
+        self.read_mode = read_mode
+        self.peers = peers
+        self.client_port = client_port
+        self.listen = listen
+        self.clock = wall_ms if "lease-skew" in config.bugs else monotonic_ms
+        self.storage = Storage(data_dir)
+        self.core = Core(
+            node_id,
+            list(peers),
+            config,
+            random.Random(),
+            self.clock(),
+            term=self.storage.term,
+            voted_for=self.storage.voted_for,
+            log=self.storage.entries,
+        )
+        self.storage.entries = []  # the core owns the log from here on
+        self.kv = KV()
+        self.last_applied = 0
+        self.pending: dict[int, Pending] = {}
+        self.reads: dict[int, PendingRead] = {}
+        self._read_ids = 0
+        self.links = {p: PeerLink(p, host, port) for p, (host, port) in peers.items() if p != node_id}
+        self._dirty = asyncio.Event()
+        self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fsync")
+        log.info(
+            "started: term %d, voted for %s, log length %d",
+            self.core.term,
+            self.core.voted_for,
+            self.core.last_index,
+        )
+
+    # ----- lifecycle -------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Serve until ``stop`` is set; any internal failure propagates (and ends the process)."""
+        peer_port = self.peers[self.id][1]
+        peer_server = await serve_peers(self.listen, peer_port, self._on_peer_message)
+        client_server = await serve_clients(self.listen, self.client_port, self.execute)
+        tasks = [asyncio.create_task(c) for c in (self._ticker(), self._driver())]
+        tasks += [asyncio.create_task(link.run()) for link in self.links.values()]
+        stopper = asyncio.create_task(stop.wait())
+        try:
+            done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if task is not stopper:
+                    task.result()  # re-raise the failure
+        finally:
+            for task in [stopper, *tasks]:
+                task.cancel()
+            peer_server.close()
+            client_server.close()
+            self._io.shutdown(wait=True)  # let an in-progress write finish before closing files
+            self.storage.close()
+            log.info("stopped")
+
+    async def _ticker(self) -> None:
+        while True:
+            self.core.tick(self.clock())
+            self._dirty.set()
+            await asyncio.sleep(TICK_SECONDS)
+
+    def _on_peer_message(self, msg: Message) -> None:
+        self.core.step(msg, self.clock())
+        self._dirty.set()
+
+    # ----- the ready loop ----------------------------------------------------------
+
+    async def _driver(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._dirty.wait()
+            self._dirty.clear()
+            ready = self.core.take_ready()
+            for event in ready.events:
+                log.info("%s", event)
+            if ready.hard_state_changed or ready.log_from is not None:
+                await loop.run_in_executor(self._io, self._persist, ready)
+            for msg in ready.messages:
+                self.links[msg.dst].send(msg)
+            self._apply(ready)
+            self._serve_reads(ready)
+            if self.core.role is not Role.LEADER:
+                self._resolve_all(LEADERSHIP_LOST)
+
+    def _persist(self, ready: Ready) -> None:
+        # Term first: a crash in between must never leave log entries newer than the term.
+        if ready.hard_state_changed:
+            self.storage.set_hard_state(ready.term, ready.voted_for)
+        if ready.log_from is not None:
+            self.storage.replace_from(ready.log_from, ready.entries)
+
+    def _apply(self, ready: Ready) -> None:
+        for index, entry in ready.committed:
+            result = self.kv.apply(entry.command) if entry.command is not None else None
+            self.last_applied = index
+            pending = self.pending.pop(index, None)
+            if pending is None or pending.future.done():
+                continue
+            if pending.term == entry.term and result is not None:
+                pending.future.set_result(result)
+            else:  # our entry was overwritten by another leader's
+                pending.future.set_result(dict(LEADERSHIP_LOST))
+
+    def _serve_reads(self, ready: Ready) -> None:
+        for ctx, index in ready.reads:
+            if ctx in self.reads:
+                self.reads[ctx] = PendingRead(self.reads[ctx].key, self.reads[ctx].future, index)
+        for ctx, read in list(self.reads.items()):
+            if read.index is not None and read.index <= self.last_applied:
+                del self.reads[ctx]
+                if not read.future.done():
+                    read.future.set_result({"status": "ok", "value": self.kv.data.get(read.key)})
+
+    def _resolve_all(self, response: dict[str, Any]) -> None:
+        for pending in self.pending.values():
+            if not pending.future.done():
+                pending.future.set_result(dict(response))
+        self.pending.clear()
+        for read in self.reads.values():  # reads change nothing, so failing them is definite
+            if not read.future.done():
+                read.future.set_result({"status": "fail", "error": "not-leader", "leader": self.core.leader})
+        self.reads.clear()
+
+    # ----- client requests -----------------------------------------------------------
+
+    async def execute(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Run one client request and return the response (without its id)."""
+        op = request.get("op")
+        if op == "status":
+            return {"status": "ok", "value": self.status()}
+        if op not in OPS:
+            return {"status": "fail", "error": "unknown-op"}
+        try:
+            command = parse_command(request)
+        except ValueError:
+            return {"status": "fail", "error": "bad-request"}
+        if op == "read" and self.read_mode != "log":
+            return await self._read(command["key"])
+        index = self.core.propose(command, self.clock())
+        if index is None:
+            return self._not_leader()
+        self._dirty.set()
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        displaced = self.pending.get(index)
+        if displaced is not None and not displaced.future.done():
+            displaced.future.set_result(dict(LEADERSHIP_LOST))
+        self.pending[index] = Pending(self.core.term, future)
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), CLIENT_TIMEOUT)
+        except TimeoutError:
+            if self.pending.get(index) is not None and self.pending[index].future is future:
+                del self.pending[index]
+            return {"status": "info", "error": "timeout"}
+
+    async def _read(self, key: str) -> dict[str, Any]:
+        self._read_ids += 1
+        ctx = self._read_ids
+        if not self.core.read(ctx, self.clock()):
+            return self._not_leader()
+        self._dirty.set()
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self.reads[ctx] = PendingRead(key, future)
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), CLIENT_TIMEOUT)
+        except TimeoutError:
+            self.reads.pop(ctx, None)
+            return {"status": "info", "error": "timeout"}
+
+    def _not_leader(self) -> dict[str, Any]:
+        return {"status": "fail", "error": "not-leader", "leader": self.core.leader}
+
+    def status(self) -> dict[str, Any]:
+        role = self.core.role
+        return {
+            "id": self.id,
+            "role": "candidate" if role is Role.PRECANDIDATE else role.value,
+            "term": self.core.term,
+            "leader": self.core.leader,
+            "commit_index": self.core.commit_index,
+            "last_applied": self.last_applied,
+            "log_length": self.core.last_index,
+        }

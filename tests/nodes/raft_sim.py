@@ -1,0 +1,143 @@
+"""A deterministic in-process cluster of :class:`nodes.raft.core.Core` instances.
+
+Time is simulated, the network is a list of in-flight messages, and each
+node's "disk" is whatever its Ready told it to persist, so crashes and
+restarts lose exactly the volatile state a real crash would.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from nodes.raft.core import Config, Core, Ready, Role
+from nodes.raft.messages import Entry, Message
+
+FAST = Config(election_timeout=(150.0, 300.0), heartbeat=30.0)
+
+
+@dataclass
+class Disk:
+    term: int = 0
+    voted_for: str | None = None
+    log: list[Entry] = field(default_factory=list)
+
+
+class SimCluster:
+    """Cluster of cores wired through a fake network and a fake clock."""
+
+    def __init__(self, size: int = 3, seed: int = 0, config: Config = FAST) -> None:
+        self.ids = [f"n{i + 1}" for i in range(size)]
+        self.config = config
+        self.rng = random.Random(seed)
+        self.now = 0.0
+        self.disks = {nid: Disk() for nid in self.ids}
+        self.nodes: dict[str, Core | None] = {}
+        self.applied: dict[str, list[tuple[int, Entry]]] = {}
+        self.reads: dict[str, list[tuple[Any, int]]] = {}
+        self.in_flight: list[Message] = []
+        self.cut: set[tuple[str, str]] = set()
+        self.observers: list[Callable[[str, Ready], None]] = []
+        for nid in self.ids:
+            self.start(nid)
+
+    # ----- node lifecycle ---------------------------------------------------------
+
+    def start(self, nid: str) -> Core:
+        disk = self.disks[nid]
+        core = Core(
+            nid,
+            self.ids,
+            self.config,
+            random.Random(self.rng.random()),
+            self.now,
+            term=disk.term,
+            voted_for=disk.voted_for,
+            log=list(disk.log),
+        )
+        self.nodes[nid] = core
+        self.applied[nid] = []  # the state machine is rebuilt from the log after a restart
+        self.reads[nid] = []
+        return core
+
+    def crash(self, nid: str) -> None:
+        self.nodes[nid] = None
+
+    def core(self, nid: str) -> Core:
+        core = self.nodes[nid]
+        assert core is not None, f"{nid} is down"
+        return core
+
+    # ----- driving ----------------------------------------------------------------
+
+    def flush(self, nid: str) -> Ready:
+        """Carry out one node's Ready: persist to its disk, send, apply."""
+        ready = self.core(nid).take_ready()
+        disk = self.disks[nid]
+        if ready.hard_state_changed:
+            disk.term, disk.voted_for = ready.term, ready.voted_for
+        if ready.log_from is not None:
+            del disk.log[ready.log_from - 1 :]
+            disk.log.extend(ready.entries)
+        self.in_flight.extend(m for m in ready.messages if (m.src, m.dst) not in self.cut)
+        self.applied[nid].extend(ready.committed)
+        self.reads[nid].extend(ready.reads)
+        for observe in self.observers:
+            observe(nid, ready)
+        return ready
+
+    def deliver(self, msg: Message) -> None:
+        node = self.nodes.get(msg.dst)
+        if node is None or (msg.src, msg.dst) in self.cut:
+            return
+        node.step(msg, self.now)
+        self.flush(msg.dst)
+
+    def deliver_all(self, limit: int = 100_000) -> None:
+        for _ in range(limit):
+            if not self.in_flight:
+                return
+            self.deliver(self.in_flight.pop(0))
+        raise AssertionError("message storm: network did not quiesce")
+
+    def tick(self, dt: float) -> None:
+        self.now += dt
+        for nid, node in self.nodes.items():
+            if node is not None:
+                node.tick(self.now)
+                self.flush(nid)
+
+    def run(self, duration: float, step: float = 5.0) -> None:
+        end = self.now + duration
+        while self.now < end:
+            self.tick(min(step, end - self.now))
+            self.deliver_all()
+
+    def propose(self, nid: str, command: Any) -> int | None:
+        index = self.core(nid).propose(command, self.now)
+        self.flush(nid)
+        return index
+
+    # ----- faults and queries -----------------------------------------------------
+
+    def isolate(self, nid: str) -> None:
+        for other in self.ids:
+            if other != nid:
+                self.cut |= {(nid, other), (other, nid)}
+
+    def heal(self) -> None:
+        self.cut.clear()
+
+    def leaders(self) -> list[str]:
+        return [nid for nid, c in self.nodes.items() if c is not None and c.role is Role.LEADER]
+
+    def wait_for_leader(self, within: float = 5000.0, among: list[str] | None = None) -> str:
+        end = self.now + within
+        while self.now < end:
+            self.run(10.0)
+            found = [n for n in self.leaders() if among is None or n in among]
+            if len(found) == 1:
+                return found[0]
+        raise AssertionError(f"no single leader within {within} ms: {self.leaders()}")
