@@ -1,54 +1,24 @@
-"""Helpers for the real-container tests: a started cluster, and what a run leaves on Docker."""
+"""Fixtures for the real-container tests: a started cluster, free subnets, leftovers."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
-import docker
+import clusters
 import pytest
-
-from harness.containers import RUN_LABEL, DockerCluster
-from harness.dbs.raft import RaftDB
-from harness.remote.docker import DockerRemote
-
-
-def _leftovers(client: docker.DockerClient, run_id: str) -> list[str]:
-    selector = {"label": f"{RUN_LABEL}={run_id}"}
-    return [c.name for c in client.containers.list(all=True, filters=selector)] + [
-        n.name for n in client.networks.list(filters=selector)
-    ]
 
 
 @pytest.fixture
 def leftovers(docker_client) -> Callable[[str], list[str]]:
     """Names of containers and networks still labelled with a run."""
-    return lambda run_id: _leftovers(docker_client, run_id)
-
-
-@dataclass
-class Cluster:
-    cluster: DockerCluster
-    remote: DockerRemote
-    db: RaftDB
+    return lambda run_id: clusters.leftovers(docker_client, run_id)
 
 
 @pytest.fixture
-def raft_cluster(docker_client, node_image) -> Iterator[Cluster]:
-    """Three running Raft nodes with a leader; removed afterwards, and checked to be gone."""
-    run_id = f"test-{secrets.token_hex(4)}"
-    cluster = DockerCluster(docker_client, run_id, node_image, "10.232.0.0/24", 3)
-    try:
-        remote = cluster.create()
-        db = RaftDB(remote, cluster.addresses)
-        for node in cluster.nodes:
-            db.setup(node)
-        db.wait_ready(60)
-        yield Cluster(cluster, remote, db)
-    finally:
-        assert cluster.remove() == []
-        assert _leftovers(docker_client, run_id) == []
+def raft_cluster(docker_client, node_image, free_subnet) -> Iterator[clusters.Cluster]:
+    """Three running Raft nodes with a leader, removed afterwards."""
+    with clusters.started_cluster(docker_client, node_image, free_subnet("10.232"), 3) as c:
+        yield c
 
 
 @pytest.fixture(scope="session")

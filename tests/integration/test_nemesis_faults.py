@@ -11,21 +11,18 @@ from __future__ import annotations
 import itertools
 import json
 import random
-import secrets
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
+from clusters import Cluster, started_cluster
 
-from harness.containers import RUN_LABEL, DockerCluster
-from harness.dbs.raft import DATA_DIR, RaftDB
+from harness.dbs.raft import DATA_DIR
 from harness.nemesis.clock import ClockNemesis
 from harness.nemesis.packet import PacketNemesis
 from harness.nemesis.partition import PartitionNemesis
 from harness.nemesis.process import KillNemesis, PauseNemesis
-from harness.remote.docker import DockerRemote
 
 pytestmark = [pytest.mark.docker, pytest.mark.timeout(300)]
 
@@ -65,34 +62,11 @@ TCP_SEND = (
 )
 
 
-@dataclass
-class Nodes:
-    cluster: DockerCluster
-    remote: DockerRemote
-    db: RaftDB
-
-    @property
-    def addresses(self) -> dict[str, str]:
-        return self.cluster.addresses
-
-
 @pytest.fixture(scope="module")
-def five(docker_client, node_image, free_subnet) -> Iterator[Nodes]:
-    """Five running Raft nodes with a leader; removed afterwards, and checked to be gone."""
-    run_id = f"test-nemesis-{secrets.token_hex(4)}"
-    cluster = DockerCluster(docker_client, run_id, node_image, free_subnet("10.241"), 5)
-    try:
-        remote = cluster.create()
-        db = RaftDB(remote, cluster.addresses)
-        for node in cluster.nodes:
-            db.setup(node)
-        db.wait_ready(60)
-        yield Nodes(cluster, remote, db)
-    finally:
-        assert cluster.remove() == []
-        selector = {"label": f"{RUN_LABEL}={run_id}"}
-        assert docker_client.containers.list(all=True, filters=selector) == []
-        assert docker_client.networks.list(filters=selector) == []
+def five(docker_client, node_image, free_subnet) -> Iterator[Cluster]:
+    """Five running Raft nodes shared by this module's tests."""
+    with started_cluster(docker_client, node_image, free_subnet("10.241"), 5, "test-nemesis") as c:
+        yield c
 
 
 def in_background(fn, *args) -> tuple[threading.Thread, list]:
@@ -102,7 +76,7 @@ def in_background(fn, *args) -> tuple[threading.Thread, list]:
     return t, out
 
 
-def udp_received(c: Nodes, src: str, dst: str, count: int) -> list[int]:
+def udp_received(c: Cluster, src: str, dst: str, count: int) -> list[int]:
     """Sequence numbers `dst` received, in arrival order, of `count` datagrams `src` sent it."""
     t, out = in_background(c.remote.exec, dst, ["python3", "-c", UDP_RECEIVE, str(UDP_PORT)], 30)
     time.sleep(0.5)
@@ -111,7 +85,7 @@ def udp_received(c: Nodes, src: str, dst: str, count: int) -> list[int]:
     return json.loads(out[0].stdout)
 
 
-def transfer_s(c: Nodes, src: str, dst: str, size: int) -> float:
+def transfer_s(c: Cluster, src: str, dst: str, size: int) -> float:
     t, out = in_background(c.remote.exec, dst, ["python3", "-c", TCP_RECEIVE, str(UDP_PORT)], 60)
     time.sleep(0.5)
     assert c.remote.exec(src, ["python3", "-c", TCP_SEND, c.addresses[dst], str(UDP_PORT), str(size)], 60).ok
@@ -121,14 +95,14 @@ def transfer_s(c: Nodes, src: str, dst: str, size: int) -> float:
     return float(seconds)
 
 
-def packet(c: Nodes) -> PacketNemesis:
+def packet(c: Cluster) -> PacketNemesis:
     return PacketNemesis(c.remote, c.addresses, c.db.peer_port(), random.Random(1), c.db.primaries)
 
 
 # --- partition -------------------------------------------------------------------------------
 
 
-def test_isolating_the_leader_cuts_it_off_and_heal_restores(five: Nodes) -> None:
+def test_isolating_the_leader_cuts_it_off_and_heal_restores(five: Cluster) -> None:
     leader = five.db.wait_ready(60)
     nemesis = PartitionNemesis(five.remote, five.addresses, five.db.peer_port(), random.Random(2),
                                five.db.primaries, shapes=["primary"])
@@ -144,7 +118,7 @@ def test_isolating_the_leader_cuts_it_off_and_heal_restores(five: Nodes) -> None
     assert nemesis.can_reach(leader, others[0]) and nemesis.can_reach(others[1], leader)
 
 
-def test_majorities_ring_leaves_each_node_a_different_majority(five: Nodes) -> None:
+def test_majorities_ring_leaves_each_node_a_different_majority(five: Cluster) -> None:
     nemesis = PartitionNemesis(five.remote, five.addresses, five.db.peer_port(), random.Random(3),
                                shapes=["majorities-ring"])
     try:
@@ -161,7 +135,7 @@ def test_majorities_ring_leaves_each_node_a_different_majority(five: Nodes) -> N
 # --- packet ----------------------------------------------------------------------------------
 
 
-def test_loss_drops_about_the_asked_fraction_and_heal_stops_it(five: Nodes) -> None:
+def test_loss_drops_about_the_asked_fraction_and_heal_stops_it(five: Cluster) -> None:
     nemesis = packet(five)
     try:
         mechanism = nemesis.apply("n1", "loss", {"probability": 0.5})
@@ -177,7 +151,7 @@ def test_loss_drops_about_the_asked_fraction_and_heal_stops_it(five: Nodes) -> N
     assert all(nemesis.leftovers(n) == [] for n in five.addresses)
 
 
-def test_delay_adds_the_asked_latency_and_heal_removes_it(five: Nodes) -> None:
+def test_delay_adds_the_asked_latency_and_heal_removes_it(five: Cluster) -> None:
     nemesis = packet(five)
     before = nemesis.connect_ms("n1", "n2")
     assert before is not None and before < 100
@@ -191,7 +165,7 @@ def test_delay_adds_the_asked_latency_and_heal_removes_it(five: Nodes) -> None:
     assert nemesis.connect_ms("n1", "n2") < 100
 
 
-def test_duplication_and_reordering_are_seen_by_the_receiver(five: Nodes) -> None:
+def test_duplication_and_reordering_are_seen_by_the_receiver(five: Cluster) -> None:
     nemesis = packet(five)
     try:
         nemesis.apply("n1", "duplicate", {"probability": 0.5})
@@ -210,7 +184,7 @@ def test_duplication_and_reordering_are_seen_by_the_receiver(five: Nodes) -> Non
     assert got == sorted(set(got)) and len(got) >= 98, "after heal: no duplicates, no reordering"
 
 
-def test_corruption_makes_the_receiver_drop_packets(five: Nodes) -> None:
+def test_corruption_makes_the_receiver_drop_packets(five: Cluster) -> None:
     nemesis = packet(five)
     try:
         nemesis.apply("n1", "corrupt", {"probability": 0.5})
@@ -222,7 +196,7 @@ def test_corruption_makes_the_receiver_drop_packets(five: Nodes) -> None:
         assert healed["measured"]["n1"]["delayer"]["corrupted"] >= 60
 
 
-def test_bandwidth_limit_slows_a_transfer_and_heal_lifts_it(five: Nodes) -> None:
+def test_bandwidth_limit_slows_a_transfer_and_heal_lifts_it(five: Cluster) -> None:
     nemesis = packet(five)
     size = 96 * 1024
     assert transfer_s(five, "n1", "n2", size) < 1.0
@@ -236,7 +210,7 @@ def test_bandwidth_limit_slows_a_transfer_and_heal_lifts_it(five: Nodes) -> None
     assert all(nemesis.leftovers(n) == [] for n in five.addresses)
 
 
-def test_random_packet_injections_record_their_mechanism(five: Nodes) -> None:
+def test_random_packet_injections_record_their_mechanism(five: Cluster) -> None:
     nemesis = packet(five)
     for _ in range(3):
         try:
@@ -250,7 +224,7 @@ def test_random_packet_injections_record_their_mechanism(five: Nodes) -> None:
 # --- process ---------------------------------------------------------------------------------
 
 
-def test_kill_the_leader_then_heal_restarts_it_on_the_same_data(five: Nodes) -> None:
+def test_kill_the_leader_then_heal_restarts_it_on_the_same_data(five: Cluster) -> None:
     db = five.db
     leader = db.wait_ready(60)
     conn = db.connect(leader, 5)
@@ -275,7 +249,7 @@ def test_kill_the_leader_then_heal_restarts_it_on_the_same_data(five: Nodes) -> 
     conn.close()
 
 
-def test_pause_stops_the_process_and_heal_continues_it(five: Nodes) -> None:
+def test_pause_stops_the_process_and_heal_continues_it(five: Cluster) -> None:
     db = five.db
     nemesis = PauseNemesis(db, list(five.addresses), random.Random(5), targets=["minority"])
     try:
@@ -294,7 +268,7 @@ def test_pause_stops_the_process_and_heal_continues_it(five: Nodes) -> None:
 # --- clock -----------------------------------------------------------------------------------
 
 
-def test_clock_bump_moves_only_that_nodes_clock_and_heal_resets_it(five: Nodes) -> None:
+def test_clock_bump_moves_only_that_nodes_clock_and_heal_resets_it(five: Cluster) -> None:
     nemesis = ClockNemesis(five.remote, five.db, list(five.addresses), random.Random(6))
     try:
         nemesis.set_offset("n2", -150.0)
@@ -318,7 +292,7 @@ def test_clock_bump_moves_only_that_nodes_clock_and_heal_resets_it(five: Nodes) 
     assert all(abs(m["offset"]) < 0.05 + m["error"] for m in healed["measured"].values())
 
 
-def test_clock_strobe_flips_between_offset_and_zero_until_healed(five: Nodes) -> None:
+def test_clock_strobe_flips_between_offset_and_zero_until_healed(five: Cluster) -> None:
     nemesis = ClockNemesis(five.remote, five.db, list(five.addresses), random.Random(7))
     try:
         nemesis.strobe("n4", 30.0, 150)
