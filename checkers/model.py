@@ -1,0 +1,117 @@
+"""The sequential specification a history is checked against.
+
+A model is a pure state machine: `step(state, op)` says what state a single, atomic execution
+of `op` leads to, or None if `op` could not have returned what it did from `state`. States
+must be hashable and compare by value, because the search memoises on them. Models are
+stateless objects; the initial state is given when the model is built, so one model class
+serves histories that start from nil, 0 or "".
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any
+
+from checkers.operations import UNKNOWN, Op, jsonable
+
+State = Hashable
+Transition = Callable[[Any], Any]
+DeadEnd = tuple[Callable[[Any], bool], tuple[int, ...]]
+
+
+class Model:
+    """Base class: subclasses define `name` and `step`, and may refine the rest for speed."""
+
+    name = "model"
+
+    def __init__(self, init: Any = None) -> None:
+        self._init = init
+
+    def init(self) -> State:
+        return self._init
+
+    def step(self, state: State, op: Op) -> State | None:
+        raise NotImplementedError
+
+    def transition(self, op: Op) -> Transition:
+        """`step` with `op` fixed, called in the search's inner loop.
+
+        Subclasses return a specialised closure: one call per try instead of a method call plus
+        attribute look-ups and dispatch on `op.f`.
+        """
+        step = self.step
+        return lambda state: step(state, op)
+
+    def is_noop(self, op: Op) -> bool:
+        """True if `op` is legal in every state and changes none (e.g. a read of unknown value).
+
+        Such ops constrain nothing, so the checker drops them before searching.
+        """
+        return False
+
+    def essential(self, ops: Sequence[Op]) -> list[Op]:
+        """The ops a check of this part needs: some ops can be proven irrelevant up front.
+
+        The default drops no-ops. Every op dropped must be one that some valid linearization
+        can always do without, so the verdict is unchanged; each one dropped halves the work
+        when the search has to backtrack over it.
+        """
+        return [op for op in ops if not self.is_noop(op)]
+
+    def is_read_only(self, op: Op) -> bool:
+        """True if `op`, wherever it is legal, leaves the state unchanged (a read, a failed cas).
+
+        The search commits to such an op as soon as it is legal, without trying alternatives.
+        A write of the current value is not read-only: elsewhere it changes the state.
+        """
+        return False
+
+    def dead_ends(self, ops: Sequence[Op]) -> list[DeadEnd | None]:
+        """Optional quick tests, one per op of a part, that the op can no longer become legal.
+
+        A test is a pair (unusable, sources): in a state where `unusable(state)` is true the op
+        cannot go, and only the ops in `sources` (indices into `ops`) could turn such a state
+        into a usable one before the op. The search abandons a configuration as soon as some
+        pending op is in an unusable state with every one of its sources already linearized.
+        Sources may assume that every op that returned before this op was called is already
+        linearized (it is, whenever the op may go next). A test must never condemn wrongly;
+        None means no test.
+        """
+        return [None] * len(ops)
+
+    def possible_states(self, ops: Sequence[Op]) -> list[State] | None:
+        """A finite superset of the states that some sequence of `ops` can reach from the
+        initial state, or None if the model knows none (the default).
+
+        With it, a window of a long history can be checked on its own from every state the
+        part before the window might have left behind: see `checkers.refute`.
+        """
+        return None
+
+    def is_blind(self, op: Op) -> bool:
+        """True if `op`, wherever it is legal, sets a state that does not depend on the old one
+        (a write). An optional op just before it is wasted, so the search never does that."""
+        return False
+
+    def partition(self, ops: Sequence[Op]) -> list[list[Op]]:
+        """Split a history into independently checkable parts (P-compositionality).
+
+        The default treats each key as its own object, which is right for any model whose
+        ops each touch one key. A history is linearizable iff every part is.
+        """
+        parts: dict[Any, list[Op]] = defaultdict(list)
+        for op in ops:
+            parts[op.key].append(op)
+        return list(parts.values())
+
+    def describe_op(self, op: Op) -> str:
+        key = "" if op.key is None else f"[{json.dumps(jsonable(op.key))}] "
+        arg = "" if op.input is None else " " + json.dumps(jsonable(op.input))
+        shown = op.output is not True and op.output is not UNKNOWN
+        out = " -> " + json.dumps(jsonable(op.output)) if shown else ""
+        return f"{key}{op.f}{arg}{out} (process {op.process}, {op.status})"
+
+    def describe_state(self, state: State) -> Any:
+        return jsonable(state)
