@@ -46,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--election-timeout-ms", type=parse_range, default=(300.0, 600.0), metavar="LOW:HIGH")
     p.add_argument("--heartbeat-ms", type=float, default=75.0)
     p.add_argument("--read-mode", choices=READ_MODES, default="readindex", help="how reads are made linearizable")
+    p.add_argument("--snapshot-every", type=int, default=10_000, metavar="N",
+                   help="snapshot the state machine and compact the log every N applied entries")
     p.add_argument("--no-pre-vote", action="store_true", help="campaign without a pre-vote round")
     p.add_argument(
         "--bug", action="append", choices=BUGS, default=[], help="seed a known bug (repeatable; see nodes/BUGS.md)"
@@ -74,7 +76,8 @@ async def amain(args: argparse.Namespace) -> None:
         lease_reads=args.read_mode == "lease",
         bugs=frozenset(args.bug),
     )
-    node = Node(args.id, args.peers, args.client_port, args.data_dir, config, args.listen, args.read_mode)
+    node = Node(args.id, args.peers, args.client_port, args.data_dir, config, args.listen, args.read_mode,
+                args.snapshot_every)
     await node.run(stop)
 
 

@@ -8,12 +8,19 @@ server and by an in-process simulation that drops, reorders and duplicates
 messages and crashes nodes at will.
 
 Ready contract (what the driver must do, in this order):
-  1. persist ``term``/``voted_for`` if ``hard_state_changed`` and replace the
-     log suffix from ``log_from`` with ``entries``, durably;
+  1. persist ``term``/``voted_for`` if ``hard_state_changed``, then a
+     ``snapshot`` installed from the leader (it replaces the log up to its
+     index), then replace the log suffix from ``log_from`` with ``entries``,
+     durably;
   2. only then send ``messages`` (votes and acks promise durable state);
-  3. apply ``committed`` entries, in order, to the state machine;
+  3. replace the state machine with ``snapshot.data`` if there is a snapshot,
+     then apply ``committed`` entries, in order;
   4. answer each ``(ctx, index)`` in ``reads`` from the state machine once it
      has applied ``index`` (ReadIndex / lease reads, see :meth:`Core.read`).
+
+Log compaction: the driver calls :meth:`Core.compact` with the state machine
+as of an applied index and persists the snapshot it returns. Followers that
+need compacted entries get the snapshot instead (InstallSnapshot).
 """
 
 from __future__ import annotations
@@ -23,7 +30,18 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from nodes.raft.messages import AppendReply, AppendRequest, Entry, Message, VoteReply, VoteRequest
+from nodes.raft.messages import (
+    AppendReply,
+    AppendRequest,
+    Entry,
+    Message,
+    Snapshot,
+    SnapshotRequest,
+    VoteReply,
+    VoteRequest,
+)
+
+NO_SNAPSHOT = Snapshot(0, 0, None)
 
 BUGS = (
     "stale-read",
@@ -81,13 +99,15 @@ class Ready:
     committed: list[tuple[int, Entry]]
     reads: list[tuple[Any, int]] = field(default_factory=list)
     events: list[str] = field(default_factory=list)
+    snapshot: Snapshot | None = None  # installed from the leader: persist it, then load it
 
 
 class Core:
     """One Raft participant.
 
     ``members`` lists every node id including ``node_id``. ``term``,
-    ``voted_for`` and ``log`` are the durable state recovered from storage.
+    ``voted_for``, ``snapshot`` and ``log`` (the entries after the snapshot)
+    are the durable state recovered from storage.
     """
 
     def __init__(
@@ -100,6 +120,7 @@ class Core:
         term: int = 0,
         voted_for: str | None = None,
         log: list[Entry] | None = None,
+        snapshot: Snapshot = NO_SNAPSHOT,
     ) -> None:
         self.id = node_id
         self.others = [m for m in members if m != node_id]
@@ -107,11 +128,13 @@ class Core:
         self._rng = rng
         self.term = term
         self.voted_for = voted_for
+        self._snapshot = snapshot
+        self._installed: Snapshot | None = None
         self._log: list[Entry] = list(log or [])
         self.role = Role.FOLLOWER
         self.leader: str | None = None
-        self.commit_index = 0
-        self._emitted = 0
+        self.commit_index = snapshot.index  # a snapshot only ever holds committed entries
+        self._emitted = snapshot.index
         self._votes: set[str] = set()
         self._next: dict[str, int] = {}
         self._match: dict[str, int] = {}
@@ -138,16 +161,29 @@ class Core:
 
     @property
     def last_index(self) -> int:
-        return len(self._log)
+        return self._snapshot.index + len(self._log)
+
+    @property
+    def snapshot(self) -> Snapshot:
+        """The latest snapshot (index 0 when there is none); the log holds only what follows it."""
+        return self._snapshot
 
     @property
     def log(self) -> list[Entry]:
-        """The in-memory log (index i is ``log[i - 1]``); callers must not mutate it."""
+        """The entries after the snapshot (index i is ``log[i - snapshot.index - 1]``); do not mutate."""
         return self._log
 
+    def entry(self, index: int) -> Entry:
+        """The entry at ``index``, which must be after the snapshot."""
+        if index <= self._snapshot.index:
+            raise ValueError(f"entry {index} is compacted into the snapshot at {self._snapshot.index}")
+        return self._log[index - self._snapshot.index - 1]
+
     def term_at(self, index: int) -> int:
-        """Term of the entry at ``index``; 0 for the empty prefix."""
-        return self._log[index - 1].term if index > 0 else 0
+        """Term of the entry at ``index`` (the snapshot's last entry included); 0 for the empty prefix."""
+        if index == self._snapshot.index:
+            return self._snapshot.term
+        return self.entry(index).term
 
     def quorum(self) -> int:
         return (len(self.others) + 1) // 2 + 1
@@ -157,7 +193,10 @@ class Core:
     def tick(self, now: float) -> None:
         """Advance timers: heartbeats and quorum checks on a leader, elections elsewhere."""
         if self.role is Role.LEADER:
-            if self.config.check_quorum and not self._has_active_quorum(now):
+            # The stale-read bug comes as the pair it usually is in practice: local reads are
+            # only "safe enough" if a cut-off leader soon steps down, and this one never does.
+            check_quorum = self.config.check_quorum and "stale-read" not in self.config.bugs
+            if check_quorum and not self._has_active_quorum(now):
                 self._become_follower(now, self.term, None, "lost contact with a majority")
                 return
             if now >= self._heartbeat_at:
@@ -223,7 +262,7 @@ class Core:
             self._outbox.append(VoteReply(self.id, msg.src, self.term, False))
             return
         if msg.term > self.term:
-            leader = msg.src if isinstance(msg, AppendRequest) else None
+            leader = msg.src if isinstance(msg, AppendRequest | SnapshotRequest) else None
             self._become_follower(now, msg.term, leader, f"saw term {msg.term} from {msg.src}")
         if isinstance(msg, VoteRequest):
             self._on_vote(msg, now)
@@ -233,6 +272,22 @@ class Core:
             self._on_append(msg, now)
         elif isinstance(msg, AppendReply):
             self._on_append_reply(msg, now)
+        elif isinstance(msg, SnapshotRequest):
+            self._on_snapshot(msg, now)
+
+    def compact(self, index: int, data: Any) -> Snapshot:
+        """Replace the log up to ``index`` with ``data``, the state machine after applying it.
+
+        ``index`` must already have been handed out in ``Ready.committed`` (hence be durable
+        and applied). Returns the snapshot for the driver to persist.
+        """
+        if not self._snapshot.index < index <= self._emitted:
+            raise ValueError(f"cannot snapshot at {index}: snapshot at {self._snapshot.index}, "
+                             f"applied up to {self._emitted}")
+        snapshot = Snapshot(index, self.term_at(index), data)
+        del self._log[: index - self._snapshot.index]
+        self._snapshot = snapshot
+        return snapshot
 
     def take_ready(self) -> Ready:
         """Collect and clear pending output; see the module docstring for the contract."""
@@ -242,8 +297,8 @@ class Core:
             self._confirm_reads()
         self._round_wanted_at = None
         log_from = None if "volatile-log" in self.config.bugs else self._dirty_from
-        entries = self._log[log_from - 1 :] if log_from is not None else []
-        committed = [(i, self._log[i - 1]) for i in range(self._emitted + 1, self.commit_index + 1)]
+        entries = self._log[log_from - self._snapshot.index - 1 :] if log_from is not None else []
+        committed = [(i, self.entry(i)) for i in range(self._emitted + 1, self.commit_index + 1)]
         self._emitted = max(self._emitted, self.commit_index)
         ready = Ready(
             term=self.term,
@@ -255,12 +310,14 @@ class Core:
             committed=committed,
             reads=self._confirmed_reads,
             events=self._events,
+            snapshot=self._installed,
         )
         self._hard_dirty = False
         self._dirty_from = None
         self._outbox = []
         self._confirmed_reads = []
         self._events = []
+        self._installed = None
         return ready
 
     # ----- elections -----------------------------------------------------------
@@ -399,7 +456,7 @@ class Core:
 
     def _truncate(self, index: int) -> None:
         """Drop entries at ``index`` and after."""
-        del self._log[index - 1 :]
+        del self._log[index - self._snapshot.index - 1 :]
         self._mark_dirty(index)
 
     def _mark_dirty(self, index: int) -> None:
@@ -416,32 +473,57 @@ class Core:
 
     def _send_append(self, peer: str) -> None:
         prev = self._next[peer] - 1
-        entries = tuple(self._log[prev : prev + self.config.max_batch])
+        snap = self._snapshot
+        if prev < snap.index:  # what the peer needs next is compacted: send the snapshot
+            request = SnapshotRequest(
+                self.id, peer, self.term, snap.index, snap.term, snap.data, self.commit_index, self._seq
+            )
+            self._outbox.append(request)
+            self._inflight.add(peer)
+            return
+        start = prev - snap.index
+        entries = tuple(self._log[start : start + self.config.max_batch])
         self._outbox.append(
             AppendRequest(self.id, peer, self.term, prev, self.term_at(prev), entries, self.commit_index, self._seq)
         )
         self._inflight.add(peer)
 
-    def _on_append(self, msg: AppendRequest, now: float) -> None:
+    def _follow(self, msg: AppendRequest | SnapshotRequest, now: float) -> bool:
+        """Accept the sender as this term's leader; False (the message is ignored) if it is stale."""
         if msg.term < self.term:
             self._outbox.append(AppendReply(self.id, msg.src, self.term, False, seq=msg.seq))
-            return
+            return False
         if self.role is Role.LEADER:
-            return  # two leaders in one term: impossible unless a bug is seeded
+            return False  # two leaders in one term: impossible unless a bug is seeded
         if self.role is not Role.FOLLOWER:
             self._become_follower(now, self.term, msg.src, f"{msg.src} won term {self.term}")
         self._set_leader(msg.src)
         self._leader_contact = now
         self._reset_election_timer(now)
-        if msg.prev_index > self.last_index:
+        return True
+
+    def _on_append(self, msg: AppendRequest, now: float) -> None:
+        if not self._follow(msg, now):
+            return
+        prev_index, prev_term, new = msg.prev_index, msg.prev_term, msg.entries
+        base = self._snapshot.index
+        if prev_index < base:
+            # Entries up to the snapshot are committed, so they equal the leader's: skip them.
+            skip = base - prev_index
+            if skip >= len(new):
+                match = prev_index + len(new)
+                self._outbox.append(AppendReply(self.id, msg.src, self.term, True, match_index=match, seq=msg.seq))
+                return
+            prev_index, prev_term, new = base, self._snapshot.term, new[skip:]
+        if prev_index > self.last_index:
             self._outbox.append(
                 AppendReply(self.id, msg.src, self.term, False, conflict_index=self.last_index + 1, seq=msg.seq)
             )
             return
-        if self.term_at(msg.prev_index) != msg.prev_term:
-            bad_term = self.term_at(msg.prev_index)
-            first = msg.prev_index
-            while first > 1 and self.term_at(first - 1) == bad_term:
+        if self.term_at(prev_index) != prev_term:
+            bad_term = self.term_at(prev_index)
+            first = prev_index
+            while first > base + 1 and self.term_at(first - 1) == bad_term:
                 first -= 1
             self._outbox.append(
                 AppendReply(
@@ -449,16 +531,33 @@ class Core:
                 )
             )
             return
-        for offset, entry in enumerate(msg.entries):
-            index = msg.prev_index + 1 + offset
+        for offset, entry in enumerate(new):
+            index = prev_index + 1 + offset
             if index <= self.last_index:
                 if self.term_at(index) == entry.term:
                     continue  # already have it; never truncate on a stale duplicate
                 self._truncate(index)
             self._append(entry)
-        match = msg.prev_index + len(msg.entries)
+        match = prev_index + len(new)
         self.commit_index = max(self.commit_index, min(msg.commit, match))
         self._outbox.append(AppendReply(self.id, msg.src, self.term, True, match_index=match, seq=msg.seq))
+
+    def _on_snapshot(self, msg: SnapshotRequest, now: float) -> None:
+        if not self._follow(msg, now):
+            return
+        if msg.index > self.commit_index:  # otherwise we already hold (committed) entries up to it
+            base = self._snapshot.index
+            if msg.index <= self.last_index and self.term_at(msg.index) == msg.last_term:
+                del self._log[: msg.index - base]  # the entries after the snapshot still match
+            else:
+                self._log = []
+                self._mark_dirty(msg.index + 1)  # drops whatever storage holds after it
+            if self._dirty_from is not None and self._dirty_from <= msg.index:
+                self._dirty_from = msg.index + 1
+            self._snapshot = self._installed = Snapshot(msg.index, msg.last_term, msg.data)
+            self.commit_index = self._emitted = msg.index
+            self._events.append(f"installed snapshot at {msg.index} (term {msg.last_term}) from {msg.src}")
+        self._outbox.append(AppendReply(self.id, msg.src, self.term, True, match_index=msg.index, seq=msg.seq))
 
     def _on_append_reply(self, msg: AppendReply, now: float) -> None:
         if self.role is not Role.LEADER or msg.term != self.term:
@@ -482,7 +581,7 @@ class Core:
     def _backup_index(self, msg: AppendReply) -> int:
         """Where to resume replication after a rejection, skipping whole conflicting terms."""
         if msg.conflict_term is not None:
-            for index in range(self.last_index, 0, -1):
+            for index in range(self.last_index, self._snapshot.index, -1):
                 term = self.term_at(index)
                 if term == msg.conflict_term:
                     return index + 1
@@ -510,7 +609,8 @@ class Core:
         candidate = matches[self.quorum() - 1]
         if "early-ack" in self.config.bugs:
             candidate = self.last_index
+        if candidate <= self.commit_index:
+            return  # also keeps term_at away from compacted indexes
         # Figure 8: only entries of the current term are committed by counting replicas.
-        current = self.term_at(candidate) == self.term or "commit-old-term" in self.config.bugs
-        if candidate > self.commit_index and current:
+        if self.term_at(candidate) == self.term or "commit-old-term" in self.config.bugs:
             self.commit_index = candidate

@@ -2,7 +2,9 @@
 
 Commands are plain JSON dicts so they can be stored in the Raft log verbatim.
 Reads are commands too: applying them in log order is what makes log-mode
-reads linearizable.
+reads linearizable. A transaction (``txn``) is one command, hence one log
+entry, so it is applied atomically: list-append micro-ops (``append`` to the
+list at a key, ``r`` to read it) in the shape Elle's list-append checker reads.
 """
 
 from __future__ import annotations
@@ -10,12 +12,26 @@ from __future__ import annotations
 import json
 from typing import Any
 
-OPS = ("read", "write", "cas")
+OPS = ("read", "write", "cas", "txn")
+MICRO_OPS = ("append", "r")
+
+
+def _parse_txn(value: Any) -> list[list[Any]]:
+    if not isinstance(value, list) or not value:
+        raise ValueError("txn value must be a non-empty list of micro-ops")
+    for micro in value:
+        if not (isinstance(micro, list) and len(micro) == 3 and micro[0] in MICRO_OPS and isinstance(micro[1], str)):
+            raise ValueError(f"bad micro-op {micro!r}: want [\"append\", key, value] or [\"r\", key, null]")
+        if micro[0] == "r" and micro[2] is not None:
+            raise ValueError("a read micro-op carries null")
+    return [list(m) for m in value]
 
 
 def parse_command(request: dict[str, Any]) -> dict[str, Any]:
     """Extract a log command from a client request; raise ValueError if it is malformed."""
     op, key = request.get("op"), request.get("key")
+    if op == "txn":
+        return {"op": op, "value": _parse_txn(request.get("value"))}
     if not isinstance(key, str):
         raise ValueError("key must be a string")
     if op == "read":
@@ -39,8 +55,18 @@ class KV:
     def __init__(self) -> None:
         self.data: dict[str, Any] = {}
 
+    def snapshot(self) -> dict[str, Any]:
+        """A deep copy of the state as JSON data, for a Raft snapshot (later applies must not change it)."""
+        return json.loads(json.dumps(self.data))
+
+    def restore(self, data: dict[str, Any] | None) -> None:
+        """Replace the state with a snapshot's (None: the empty state before any entry)."""
+        self.data = json.loads(json.dumps(data or {}))
+
     def apply(self, command: dict[str, Any]) -> dict[str, Any]:
         """Apply one committed command; return the response fields for the client."""
+        if command["op"] == "txn":
+            return self._apply_txn(command["value"])
         op, key = command["op"], command["key"]
         current = self.data.get(key)
         if op == "read":
@@ -53,3 +79,27 @@ class KV:
             return {"status": "fail", "error": "cas-mismatch", "value": current}
         self.data[key] = new
         return {"status": "ok", "value": None}
+
+    def _apply_txn(self, micro_ops: list[list[Any]]) -> dict[str, Any]:
+        """All micro-ops or none: they run on copies of the touched keys, stored only if all succeed.
+
+        Later micro-ops see earlier ones' appends. Appending to a key that holds
+        something other than a list (e.g. a register write) fails the whole txn.
+        """
+        touched: dict[str, list[Any] | None] = {}
+        done = []
+        for f, key, value in micro_ops:
+            if key not in touched:
+                current = self.data.get(key)
+                if current is not None and not isinstance(current, list):
+                    return {"status": "fail", "error": "not-a-list", "value": key}
+                touched[key] = json.loads(json.dumps(current))
+            if f == "r":
+                done.append([f, key, json.loads(json.dumps(touched[key]))])
+            else:
+                touched[key] = [*(touched[key] or []), value]
+                done.append([f, key, value])
+        for key, value in touched.items():
+            if value is not None:
+                self.data[key] = value
+        return {"status": "ok", "value": done}

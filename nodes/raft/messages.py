@@ -19,6 +19,18 @@ class Entry:
 
 
 @dataclass(frozen=True)
+class Snapshot:
+    """The state machine as of log entry ``index`` (of term ``term``), replacing the log up to it.
+
+    ``data`` is the state machine's own JSON form; the core never looks inside it.
+    """
+
+    index: int
+    term: int
+    data: Any
+
+
+@dataclass(frozen=True)
 class VoteRequest:
     """RequestVote; with ``pre=True`` it is a pre-vote that changes no state on the receiver."""
 
@@ -52,6 +64,24 @@ class AppendRequest:
 
 
 @dataclass(frozen=True)
+class SnapshotRequest:
+    """InstallSnapshot: sent instead of AppendEntries when the entries a follower needs are compacted.
+
+    The whole snapshot travels in one message (one transport line); the follower answers with an
+    :class:`AppendReply` whose ``match_index`` is ``index``.
+    """
+
+    src: str
+    dst: str
+    term: int
+    index: int
+    last_term: int
+    data: Any
+    commit: int
+    seq: int = 0
+
+
+@dataclass(frozen=True)
 class AppendReply:
     """Reply to AppendEntries.
 
@@ -69,13 +99,14 @@ class AppendReply:
     seq: int = 0
 
 
-Message = VoteRequest | VoteReply | AppendRequest | AppendReply
+Message = VoteRequest | VoteReply | AppendRequest | AppendReply | SnapshotRequest
 
 _TYPES: dict[str, type] = {
     "vote": VoteRequest,
     "vote_reply": VoteReply,
     "append": AppendRequest,
     "append_reply": AppendReply,
+    "snapshot": SnapshotRequest,
 }
 _NAMES = {cls: name for name, cls in _TYPES.items()}
 

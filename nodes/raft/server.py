@@ -31,6 +31,7 @@ TICK_SECONDS = 0.01
 CLIENT_TIMEOUT = 10.0
 LEADERSHIP_LOST = {"status": "info", "error": "leadership-lost"}
 READ_MODES = ("readindex", "log", "lease")
+SLOW_PERSIST = 0.1  # seconds; a stall near the election timeout can cost the leader its term
 
 
 @dataclass(frozen=True)
@@ -71,9 +72,11 @@ class Node:
         config: Config,
         listen: str = "0.0.0.0",
         read_mode: str = "readindex",
+        snapshot_every: int = 10_000,
     ) -> None:
         self.id = node_id
         self.read_mode = read_mode
+        self.snapshot_every = snapshot_every
         self.peers = peers
         self.client_port = client_port
         self.listen = listen
@@ -88,10 +91,12 @@ class Node:
             term=self.storage.term,
             voted_for=self.storage.voted_for,
             log=self.storage.entries,
+            snapshot=self.storage.snapshot,
         )
         self.storage.entries = []  # the core owns the log from here on
         self.kv = KV()
-        self.last_applied = 0
+        self.kv.restore(self.storage.snapshot.data)
+        self.last_applied = self.storage.snapshot.index
         self.pending: dict[int, Pending] = {}
         self.reads: dict[int, PendingRead] = {}
         self._read_ids = 0
@@ -99,9 +104,10 @@ class Node:
         self._dirty = asyncio.Event()
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fsync")
         log.info(
-            "started: term %d, voted for %s, log length %d",
+            "started: term %d, voted for %s, snapshot at %d, log length %d",
             self.core.term,
             self.core.voted_for,
+            self.core.snapshot.index,
             self.core.last_index,
         )
 
@@ -149,12 +155,23 @@ class Node:
             ready = self.core.take_ready()
             for event in ready.events:
                 log.info("%s", event)
-            if ready.hard_state_changed or ready.log_from is not None:
+            if ready.hard_state_changed or ready.log_from is not None or ready.snapshot is not None:
+                started = time.monotonic()
                 await loop.run_in_executor(self._io, self._persist, ready)
+                took = time.monotonic() - started
+                if took > SLOW_PERSIST:  # nothing is sent meanwhile, heartbeats included: say so
+                    log.warning("persisting took %.0f ms", took * 1000)
             for msg in ready.messages:
                 self.links[msg.dst].send(msg)
+            if ready.snapshot is not None:
+                self.kv.restore(ready.snapshot.data)
+                self.last_applied = ready.snapshot.index
             self._apply(ready)
             self._serve_reads(ready)
+            if self.last_applied - self.core.snapshot.index >= self.snapshot_every:
+                snapshot = self.core.compact(self.last_applied, self.kv.snapshot())
+                await loop.run_in_executor(self._io, self.storage.save_snapshot, snapshot)
+                log.info("compacted the log into a snapshot at %d", snapshot.index)
             if self.core.role is not Role.LEADER:
                 self._resolve_all(LEADERSHIP_LOST)
 
@@ -162,6 +179,8 @@ class Node:
         # Term first: a crash in between must never leave log entries newer than the term.
         if ready.hard_state_changed:
             self.storage.set_hard_state(ready.term, ready.voted_for)
+        if ready.snapshot is not None:
+            self.storage.save_snapshot(ready.snapshot)
         if ready.log_from is not None:
             self.storage.replace_from(ready.log_from, ready.entries)
 
@@ -255,4 +274,5 @@ class Node:
             "commit_index": self.core.commit_index,
             "last_applied": self.last_applied,
             "log_length": self.core.last_index,
+            "snapshot_index": self.core.snapshot.index,
         }

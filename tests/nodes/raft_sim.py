@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from nodes.raft.core import Config, Core, Ready, Role
-from nodes.raft.messages import Entry, Message
+from nodes.raft.core import NO_SNAPSHOT, Config, Core, Ready, Role
+from nodes.raft.messages import Entry, Message, Snapshot
 
 FAST = Config(election_timeout=(150.0, 300.0), heartbeat=30.0)
 
@@ -22,7 +22,13 @@ FAST = Config(election_timeout=(150.0, 300.0), heartbeat=30.0)
 class Disk:
     term: int = 0
     voted_for: str | None = None
-    log: list[Entry] = field(default_factory=list)
+    snapshot: Snapshot = NO_SNAPSHOT  # data: the applied (index, entry) pairs up to its index
+    log: list[Entry] = field(default_factory=list)  # the entries after the snapshot
+
+    def save_snapshot(self, snapshot: Snapshot) -> None:
+        """Like Storage.save_snapshot: entries after the snapshot's index survive."""
+        self.log = self.log[snapshot.index - self.snapshot.index :]
+        self.snapshot = snapshot
 
 
 class SimCluster:
@@ -56,9 +62,11 @@ class SimCluster:
             term=disk.term,
             voted_for=disk.voted_for,
             log=list(disk.log),
+            snapshot=disk.snapshot,
         )
         self.nodes[nid] = core
-        self.applied[nid] = []  # the state machine is rebuilt from the log after a restart
+        # The state machine is the snapshot's, then rebuilt from the log after a restart.
+        self.applied[nid] = list(disk.snapshot.data or [])
         self.reads[nid] = []
         return core
 
@@ -78,10 +86,14 @@ class SimCluster:
         disk = self.disks[nid]
         if ready.hard_state_changed:
             disk.term, disk.voted_for = ready.term, ready.voted_for
+        if ready.snapshot is not None:
+            disk.save_snapshot(ready.snapshot)
         if ready.log_from is not None:
-            del disk.log[ready.log_from - 1 :]
+            del disk.log[ready.log_from - disk.snapshot.index - 1 :]
             disk.log.extend(ready.entries)
         self.in_flight.extend(m for m in ready.messages if (m.src, m.dst) not in self.cut)
+        if ready.snapshot is not None:
+            self.applied[nid] = list(ready.snapshot.data)
         self.applied[nid].extend(ready.committed)
         self.reads[nid].extend(ready.reads)
         for observe in self.observers:
@@ -119,6 +131,16 @@ class SimCluster:
         index = self.core(nid).propose(command, self.now)
         self.flush(nid)
         return index
+
+    def compact(self, nid: str) -> Snapshot | None:
+        """Snapshot everything the node has applied, as the server does every N entries."""
+        core = self.core(nid)
+        applied = self.applied[nid]
+        if not applied or applied[-1][0] <= core.snapshot.index:
+            return None
+        snapshot = core.compact(applied[-1][0], tuple(applied))
+        self.disks[nid].save_snapshot(snapshot)
+        return snapshot
 
     # ----- faults and queries -----------------------------------------------------
 

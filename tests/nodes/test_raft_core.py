@@ -287,3 +287,13 @@ def test_lagging_follower_catches_up_across_many_batches() -> None:
     sim.run(1000.0)
     assert sim.core(lagging).log == sim.core(leader).log
     assert sim.core(lagging).commit_index == sim.core(leader).last_index
+
+
+def test_stale_read_bug_leader_never_steps_down_when_cut_off() -> None:
+    """The bug pairs local reads with no check-quorum, so the stale window lasts the whole partition."""
+    config = Config(election_timeout=(150.0, 300.0), heartbeat=30.0, bugs=frozenset({"stale-read"}))
+    sim = SimCluster(seed=10, config=config)
+    leader = sim.wait_for_leader()
+    sim.isolate(leader)
+    sim.run(5 * config.election_timeout[1])
+    assert sim.core(leader).role is Role.LEADER

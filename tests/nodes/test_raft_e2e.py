@@ -81,6 +81,15 @@ def test_three_nodes_survive_leader_crash_and_restart(cluster: ProcCluster) -> N
     assert leader_call(cluster, "read", key="k4")["value"] == 4
 
 
+def test_transactions_commit_atomically_through_the_log(cluster: ProcCluster) -> None:
+    first = leader_call(cluster, "txn", value=[["append", "x", 1], ["append", "y", 1], ["r", "x", None]])
+    assert first == {"id": first["id"], "status": "ok", "value": [["append", "x", 1], ["append", "y", 1],
+                                                                   ["r", "x", [1]]]}
+    second = leader_call(cluster, "txn", value=[["append", "x", 2], ["r", "x", None], ["r", "y", None]])
+    assert second["value"] == [["append", "x", 2], ["r", "x", [1, 2]], ["r", "y", [1]]]
+    assert leader_call(cluster, "txn", value=[["append"]])["error"] == "bad-request"
+
+
 def test_sigterm_exits_cleanly(cluster: ProcCluster) -> None:
     cluster.wait_for(cluster.leader, what="a leader")
     assert cluster.kill("n2", signal.SIGTERM) == 0
@@ -156,8 +165,24 @@ def test_leader_cut_off_from_majority_gives_definite_answers(cluster: ProcCluste
     assert leader_call(cluster, "read", key="a")["value"] in (1, 2)
 
 
-def test_acknowledged_writes_survive_repeated_crashes(cluster: ProcCluster) -> None:
-    """Writers on unique keys while random nodes are SIGKILLed and restarted; no ok write may vanish."""
+@pytest.mark.parametrize("snapshot_every", [10_000, 20])
+def test_acknowledged_writes_survive_repeated_crashes(tmp_path: Path, snapshot_every: int) -> None:
+    """Writers on unique keys while random nodes are SIGKILLed and restarted; no ok write may vanish.
+
+    With a snapshot every 20 entries, restarts load snapshots and lagging nodes need InstallSnapshot.
+    """
+    cluster = ProcCluster(tmp_path, extra_args=["--snapshot-every", str(snapshot_every)])
+    try:
+        cluster.start_all()
+        _crash_while_writing(cluster)
+        if snapshot_every < 10_000:
+            logs = "".join(cluster.log_text(n) for n in cluster.ids)
+            assert "compacted the log" in logs and "installed snapshot" in logs
+    finally:
+        cluster.stop_all()
+
+
+def _crash_while_writing(cluster: ProcCluster) -> None:
     rng = random.Random(42)
     acked: dict[str, int] = {}
     stop = threading.Event()

@@ -54,3 +54,44 @@ def test_commands_keep_only_what_the_log_needs() -> None:
         "key": "k",
         "value": None,
     }
+
+
+def test_txn_appends_and_reads_see_earlier_micro_ops() -> None:
+    kv = KV()
+    assert kv.apply({"op": "txn", "value": [["r", "x", None], ["append", "x", 1]]}) == {
+        "status": "ok",
+        "value": [["r", "x", None], ["append", "x", 1]],
+    }
+    reply = kv.apply({"op": "txn", "value": [["append", "x", 2], ["r", "x", None], ["r", "y", None]]})
+    assert reply["value"] == [["append", "x", 2], ["r", "x", [1, 2]], ["r", "y", None]]
+    assert kv.data == {"x": [1, 2]}
+
+
+def test_txn_read_results_do_not_alias_the_state() -> None:
+    kv = KV()
+    kv.apply({"op": "txn", "value": [["append", "x", 1]]})
+    seen = kv.apply({"op": "txn", "value": [["r", "x", None]]})["value"][0][2]
+    kv.apply({"op": "txn", "value": [["append", "x", 2]]})
+    assert seen == [1]
+
+
+def test_txn_is_all_or_nothing() -> None:
+    kv = KV()
+    kv.apply({"op": "write", "key": "reg", "value": 3})
+    reply = kv.apply({"op": "txn", "value": [["append", "x", 1], ["append", "reg", 2]]})
+    assert reply == {"status": "fail", "error": "not-a-list", "value": "reg"}
+    assert kv.data == {"reg": 3}  # the append to x did not happen either
+
+
+@pytest.mark.parametrize(
+    "value",
+    [None, [], [["append", "x"]], [["w", "x", 1]], [["append", 1, 1]], [["r", "x", 5]], "txn"],
+)
+def test_malformed_txn_is_rejected(value: object) -> None:
+    with pytest.raises(ValueError):
+        parse_command({"op": "txn", "value": value})
+
+
+def test_txn_command_keeps_only_the_micro_ops() -> None:
+    ops = [["append", "k", {"a": 1}], ["r", "k", None]]
+    assert parse_command({"id": 1, "op": "txn", "value": ops, "key": "ignored"}) == {"op": "txn", "value": ops}

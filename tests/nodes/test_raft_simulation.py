@@ -24,7 +24,7 @@ from hypothesis.stateful import (
 )
 from raft_sim import SimCluster
 
-from nodes.raft.core import BUGS, Config, Ready, Role
+from nodes.raft.core import BUGS, Config, Core, Ready, Role
 from nodes.raft.messages import Entry
 
 pytestmark = pytest.mark.timeout(600)
@@ -56,6 +56,10 @@ class RaftMachine(RuleBasedStateMachine):
 
     def observe(self, nid: str, ready: Ready) -> None:
         term = self.sim.core(nid).term
+        if ready.snapshot is not None:
+            for index, entry in ready.snapshot.data:
+                known = self.committed.setdefault(index, entry)
+                assert known == entry, f"snapshot safety: {nid} installed {entry} at {index}, others {known}"
         for index, entry in ready.committed:
             known = self.committed.setdefault(index, entry)
             assert known == entry, f"state machine safety: {nid} applied {entry} at {index}, others {known}"
@@ -145,6 +149,13 @@ class RaftMachine(RuleBasedStateMachine):
     def heal(self) -> None:
         self.sim.heal()
 
+    @precondition(lambda self: self.live())
+    @rule(pick=st.integers(0, 4))
+    def snapshot(self, pick: int) -> None:
+        """Compact one node's log at what it has applied; lagging peers then need InstallSnapshot."""
+        live = self.live()
+        self.sim.compact(live[pick % len(live)])
+
     @precondition(lambda self: any(self.sim.nodes[n].role is Role.LEADER for n in self.live()))
     @rule(pick=st.integers(0, 4))
     def write(self, pick: int) -> None:
@@ -179,12 +190,12 @@ class RaftMachine(RuleBasedStateMachine):
     def log_matching(self) -> None:
         if self.sim is None:
             return
-        logs = [self.sim.core(n).log for n in self.live()]
+        logs = [_entries(self.sim.core(n)) for n in self.live()]
         for i, a in enumerate(logs):
             for b in logs[i + 1 :]:
-                shared = min(len(a), len(b))
-                last_same = max((k for k in range(shared) if a[k].term == b[k].term), default=-1)
-                assert a[: last_same + 1] == b[: last_same + 1], "log matching violated"
+                shared = sorted(a.keys() & b.keys())
+                last_same = max((k for k in shared if a[k].term == b[k].term), default=0)
+                assert all(a[k] == b[k] for k in shared if k <= last_same), "log matching violated"
 
     @invariant()
     def leader_completeness(self) -> None:
@@ -195,9 +206,14 @@ class RaftMachine(RuleBasedStateMachine):
             if core.role is not Role.LEADER:
                 continue
             for index, entry in self.committed.items():
-                if self.committed_in[index] < core.term:
-                    have = core.log[index - 1] if index <= core.last_index else None
+                if self.committed_in[index] < core.term and index > core.snapshot.index:
+                    have = core.entry(index) if index <= core.last_index else None
                     assert have == entry, f"leader completeness: {nid} (term {core.term}) lacks {index}"
+
+
+def _entries(core: Core) -> dict[int, Entry]:
+    """A node's log entries by index (those compacted into its snapshot are left out)."""
+    return {i: core.entry(i) for i in range(core.snapshot.index + 1, core.last_index + 1)}
 
 
 SETTINGS = settings(
