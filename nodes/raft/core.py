@@ -12,7 +12,14 @@ Ready contract (what the driver must do, in this order):
      ``snapshot`` installed from the leader (it replaces the log up to its
      index), then replace the log suffix from ``log_from`` with ``entries``,
      durably;
-  2. only then send ``messages`` (votes and acks promise durable state);
+  2. only then send ``messages`` (votes and acks promise durable state) --
+     except that when :meth:`Ready.may_send_before_persist` holds (only new
+     log entries to write, no message promising durable state: typically a
+     leader's AppendEntries), the messages may go out first and the log be
+     written in parallel (Raft paper §10.2.1);
+  2b. after the write, call :meth:`Core.persisted` with ``persist_index`` and
+     ``persist_term``: a leader counts its own copy toward the commit quorum
+     only up to what is durable on its own disk;
   3. replace the state machine with ``snapshot.data`` if there is a snapshot,
      then apply ``committed`` entries, in order;
   4. answer each ``(ctx, index)`` in ``reads`` from the state machine once it
@@ -100,6 +107,28 @@ class Ready:
     reads: list[tuple[Any, int]] = field(default_factory=list)
     events: list[str] = field(default_factory=list)
     snapshot: Snapshot | None = None  # installed from the leader: persist it, then load it
+    persist_index: int = 0  # last log index as of this Ready; report it to Core.persisted once written
+    persist_term: int = 0  # term of that entry
+
+    def needs_persist(self) -> bool:
+        return self.hard_state_changed or self.log_from is not None or self.snapshot is not None
+
+    def may_send_before_persist(self) -> bool:
+        """Whether the messages may be sent before (or while) the log write completes.
+
+        True when only log entries are to be written and no message promises
+        durable state: no term or vote change, no snapshot, no successful
+        append acknowledgement and no granted vote. A leader's AppendEntries
+        qualify, so replication and heartbeats never wait for its own fsync.
+        """
+        if self.hard_state_changed or self.snapshot is not None:
+            return False
+        for msg in self.messages:
+            if isinstance(msg, AppendReply) and msg.success:
+                return False
+            if isinstance(msg, VoteReply) and msg.granted and not msg.pre:
+                return False
+        return True
 
 
 class Core:
@@ -131,6 +160,7 @@ class Core:
         self._snapshot = snapshot
         self._installed: Snapshot | None = None
         self._log: list[Entry] = list(log or [])
+        self._durable = self.last_index  # own log durable up to here (recovered from storage)
         self.role = Role.FOLLOWER
         self.leader: str | None = None
         self.commit_index = snapshot.index  # a snapshot only ever holds committed entries
@@ -224,6 +254,24 @@ class Core:
         self._advance_commit()
         return self.last_index
 
+    def persisted(self, index: int, term: int) -> bool:
+        """The driver made the log durable as of a Ready with ``persist_index``/``persist_term``.
+
+        Ignored if the entry at ``index`` has since been replaced (a different
+        term there means a different log). Returns True if this advanced the
+        commit index, i.e. there is new output to take.
+        """
+        if index <= self._durable or index > self.last_index:
+            return False
+        if index >= self._snapshot.index and self.term_at(index) != term:
+            return False
+        self._durable = index
+        if self.role is not Role.LEADER:
+            return False
+        before = self.commit_index
+        self._advance_commit()
+        return self.commit_index > before
+
     def read(self, ctx: Any, now: float) -> bool:
         """Start a linearizable read without writing the log (ReadIndex, or a lease if enabled).
 
@@ -311,6 +359,8 @@ class Core:
             reads=self._confirmed_reads,
             events=self._events,
             snapshot=self._installed,
+            persist_index=self.last_index,
+            persist_term=self.term_at(self.last_index),
         )
         self._hard_dirty = False
         self._dirty_from = None
@@ -457,6 +507,7 @@ class Core:
     def _truncate(self, index: int) -> None:
         """Drop entries at ``index`` and after."""
         del self._log[index - self._snapshot.index - 1 :]
+        self._durable = min(self._durable, index - 1)
         self._mark_dirty(index)
 
     def _mark_dirty(self, index: int) -> None:
@@ -551,6 +602,7 @@ class Core:
                 del self._log[: msg.index - base]  # the entries after the snapshot still match
             else:
                 self._log = []
+                self._durable = min(self._durable, msg.index)
                 self._mark_dirty(msg.index + 1)  # drops whatever storage holds after it
             if self._dirty_from is not None and self._dirty_from <= msg.index:
                 self._dirty_from = msg.index + 1
@@ -605,7 +657,11 @@ class Core:
         self._reads = still_waiting
 
     def _advance_commit(self) -> None:
-        matches = sorted([self.last_index, *self._match.values()], reverse=True)
+        # Our own copy counts only where it is durable (§10.2.1: the leader writes its
+        # log in parallel with replicating it), so a commit never rests on an entry
+        # that a crash of this node before its fsync would lose.
+        own = min(self._durable, self.last_index)
+        matches = sorted([own, *self._match.values()], reverse=True)
         candidate = matches[self.quorum() - 1]
         if "early-ack" in self.config.bugs:
             candidate = self.last_index

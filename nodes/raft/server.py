@@ -5,6 +5,13 @@ All core calls happen on the loop thread. A single driver task collects the
 core's output, makes it durable (in a worker thread, so messages and client
 requests keep arriving and the next fsync covers all of them: group commit),
 and only then sends messages and applies committed entries.
+
+The exception is output that promises nothing durable, typically a leader's
+AppendEntries and heartbeats (Raft §10.2.1): it is sent at once and its log
+entries are written by a background writer, which merges whatever piles up
+meanwhile into one write and then tells the core (``Core.persisted``), since
+the leader counts its own copy toward a commit only once it is durable. Any
+other output first waits for those background writes, keeping disk order.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from typing import Any
 from nodes.raft.client_api import serve_clients
 from nodes.raft.core import Config, Core, Ready, Role
 from nodes.raft.kv import KV, OPS, parse_command
-from nodes.raft.messages import Message
+from nodes.raft.messages import Entry, Message
 from nodes.raft.storage import Storage
 from nodes.raft.transport import PeerLink, serve_peers
 
@@ -32,6 +39,25 @@ CLIENT_TIMEOUT = 10.0
 LEADERSHIP_LOST = {"status": "info", "error": "leadership-lost"}
 READ_MODES = ("readindex", "log", "lease")
 SLOW_PERSIST = 0.1  # seconds; a stall near the election timeout can cost the leader its term
+
+
+def merge_log_writes(readies: list[Ready]) -> list[tuple[int, list[Entry]]]:
+    """Fold consecutive ``replace_from`` writes into as few as possible, same end result."""
+    writes: list[tuple[int, list[Entry]]] = []
+    for ready in readies:
+        if ready.log_from is None:
+            continue
+        start, entries = ready.log_from, list(ready.entries)
+        if writes:
+            first, previous = writes[-1]
+            if first <= start <= first + len(previous):
+                writes[-1] = (first, previous[: start - first] + entries)
+                continue
+            if start < first:
+                writes[-1] = (start, entries)
+                continue
+        writes.append((start, entries))
+    return writes
 
 
 @dataclass(frozen=True)
@@ -103,6 +129,8 @@ class Node:
         self.links = {p: PeerLink(p, host, port) for p, (host, port) in peers.items() if p != node_id}
         self._dirty = asyncio.Event()
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fsync")
+        self._log_writes: list[Ready] = []  # sent already, waiting for the background writer
+        self._writer: asyncio.Task[None] | None = None
         log.info(
             "started: term %d, voted for %s, snapshot at %d, log length %d",
             self.core.term,
@@ -127,7 +155,7 @@ class Node:
                 if task is not stopper:
                     task.result()  # re-raise the failure
         finally:
-            for task in [stopper, *tasks]:
+            for task in [stopper, *tasks, *([self._writer] if self._writer else [])]:
                 task.cancel()
             peer_server.close()
             client_server.close()
@@ -152,15 +180,26 @@ class Node:
         while True:
             await self._dirty.wait()
             self._dirty.clear()
+            if self._writer is not None and self._writer.done():
+                self._writer.result()  # re-raise a failed background write
             ready = self.core.take_ready()
             for event in ready.events:
                 log.info("%s", event)
-            if ready.hard_state_changed or ready.log_from is not None or ready.snapshot is not None:
-                started = time.monotonic()
-                await loop.run_in_executor(self._io, self._persist, ready)
-                took = time.monotonic() - started
-                if took > SLOW_PERSIST:  # nothing is sent meanwhile, heartbeats included: say so
-                    log.warning("persisting took %.0f ms", took * 1000)
+            if ready.may_send_before_persist():
+                if ready.needs_persist():  # only log entries: written while we carry on
+                    self._log_writes.append(ready)
+                    if self._writer is None or self._writer.done():
+                        self._writer = asyncio.create_task(self._write_log_in_background())
+            else:
+                await self._drain_log_writes()  # keep the disk in Ready order
+                if ready.needs_persist():
+                    started = time.monotonic()
+                    await loop.run_in_executor(self._io, self._persist, ready)
+                    took = time.monotonic() - started
+                    if took > SLOW_PERSIST:  # nothing is sent meanwhile: say so
+                        log.warning("persisting took %.0f ms", took * 1000)
+                    if self.core.persisted(ready.persist_index, ready.persist_term):
+                        self._dirty.set()
             for msg in ready.messages:
                 self.links[msg.dst].send(msg)
             if ready.snapshot is not None:
@@ -169,11 +208,35 @@ class Node:
             self._apply(ready)
             self._serve_reads(ready)
             if self.last_applied - self.core.snapshot.index >= self.snapshot_every:
+                await self._drain_log_writes()  # the snapshot must follow the log it covers
                 snapshot = self.core.compact(self.last_applied, self.kv.snapshot())
                 await loop.run_in_executor(self._io, self.storage.save_snapshot, snapshot)
                 log.info("compacted the log into a snapshot at %d", snapshot.index)
             if self.core.role is not Role.LEADER:
                 self._resolve_all(LEADERSHIP_LOST)
+
+    async def _write_log_in_background(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._log_writes:
+            batch, self._log_writes = self._log_writes, []
+            started = time.monotonic()
+            await loop.run_in_executor(self._io, self._write_log, merge_log_writes(batch))
+            took = time.monotonic() - started
+            if took > SLOW_PERSIST:
+                log.info("background log write took %.0f ms", took * 1000)
+            last = batch[-1]
+            if self.core.persisted(last.persist_index, last.persist_term):
+                self._dirty.set()
+
+    async def _drain_log_writes(self) -> None:
+        while self._writer is not None and not self._writer.done():
+            await asyncio.shield(self._writer)
+        if self._writer is not None:
+            self._writer.result()
+
+    def _write_log(self, writes: list[tuple[int, list[Entry]]]) -> None:
+        for start, entries in writes:
+            self.storage.replace_from(start, entries)
 
     def _persist(self, ready: Ready) -> None:
         # Term first: a crash in between must never leave log entries newer than the term.

@@ -34,7 +34,7 @@ class Disk:
 class SimCluster:
     """Cluster of cores wired through a fake network and a fake clock."""
 
-    def __init__(self, size: int = 3, seed: int = 0, config: Config = FAST) -> None:
+    def __init__(self, size: int = 3, seed: int = 0, config: Config = FAST, lag: bool = False) -> None:
         self.ids = [f"n{i + 1}" for i in range(size)]
         self.config = config
         self.rng = random.Random(seed)
@@ -46,6 +46,11 @@ class SimCluster:
         self.in_flight: list[Message] = []
         self.cut: set[tuple[str, str]] = set()
         self.observers: list[Callable[[str, Ready], None]] = []
+        # With ``lag``, a Ready whose messages may go out before its log write (a leader's
+        # appends, Raft §10.2.1) is sent at once and its write waits here, per node, until
+        # complete_persist runs it: the leader's own fsync lags behind replication.
+        self.lag = lag
+        self.unpersisted: dict[str, list[Ready]] = {nid: [] for nid in self.ids}
         for nid in self.ids:
             self.start(nid)
 
@@ -72,6 +77,7 @@ class SimCluster:
 
     def crash(self, nid: str) -> None:
         self.nodes[nid] = None
+        self.unpersisted[nid] = []  # writes not yet done are lost
 
     def core(self, nid: str) -> Core:
         core = self.nodes[nid]
@@ -83,6 +89,37 @@ class SimCluster:
     def flush(self, nid: str) -> Ready:
         """Carry out one node's Ready: persist to its disk, send, apply."""
         ready = self.core(nid).take_ready()
+        if self.lag and ready.may_send_before_persist():
+            if ready.needs_persist():
+                self.unpersisted[nid].append(ready)
+        else:
+            self.complete_persists(nid)  # earlier writes land first, as with one fsync thread
+            self._write(nid, ready)
+        self.in_flight.extend(m for m in ready.messages if (m.src, m.dst) not in self.cut)
+        if ready.snapshot is not None:
+            self.applied[nid] = list(ready.snapshot.data)
+        self.applied[nid].extend(ready.committed)
+        self.reads[nid].extend(ready.reads)
+        for observe in self.observers:
+            observe(nid, ready)
+        if ready.needs_persist() and not self.unpersisted[nid] and self.core(nid).persisted(
+            ready.persist_index, ready.persist_term
+        ):
+            self.flush(nid)  # our own durable copy completed a majority: hand out the commits
+        return ready
+
+    def complete_persist(self, nid: str) -> None:
+        """Finish the oldest pending log write of ``nid`` and tell its core."""
+        ready = self.unpersisted[nid].pop(0)
+        self._write(nid, ready)
+        if self.core(nid).persisted(ready.persist_index, ready.persist_term):
+            self.flush(nid)
+
+    def complete_persists(self, nid: str) -> None:
+        while self.unpersisted[nid]:
+            self.complete_persist(nid)
+
+    def _write(self, nid: str, ready: Ready) -> None:
         disk = self.disks[nid]
         if ready.hard_state_changed:
             disk.term, disk.voted_for = ready.term, ready.voted_for
@@ -91,14 +128,6 @@ class SimCluster:
         if ready.log_from is not None:
             del disk.log[ready.log_from - disk.snapshot.index - 1 :]
             disk.log.extend(ready.entries)
-        self.in_flight.extend(m for m in ready.messages if (m.src, m.dst) not in self.cut)
-        if ready.snapshot is not None:
-            self.applied[nid] = list(ready.snapshot.data)
-        self.applied[nid].extend(ready.committed)
-        self.reads[nid].extend(ready.reads)
-        for observe in self.observers:
-            observe(nid, ready)
-        return ready
 
     def deliver(self, msg: Message) -> None:
         node = self.nodes.get(msg.dst)
@@ -126,6 +155,10 @@ class SimCluster:
         while self.now < end:
             self.tick(min(step, end - self.now))
             self.deliver_all()
+            for nid in self.ids:
+                if self.unpersisted[nid]:
+                    self.complete_persists(nid)
+                    self.deliver_all()
 
     def propose(self, nid: str, command: Any) -> int | None:
         index = self.core(nid).propose(command, self.now)
@@ -134,6 +167,7 @@ class SimCluster:
 
     def compact(self, nid: str) -> Snapshot | None:
         """Snapshot everything the node has applied, as the server does every N entries."""
+        self.complete_persists(nid)  # like the server, which drains its log writes first
         core = self.core(nid)
         applied = self.applied[nid]
         if not applied or applied[-1][0] <= core.snapshot.index:

@@ -25,7 +25,8 @@ def elect(core: Core, now: float = 1000.0) -> None:
     assert core.role is Role.CANDIDATE
     core.step(VoteReply("n2", core.id, core.term, True), now)
     assert core.role is Role.LEADER
-    core.take_ready()
+    ready = core.take_ready()
+    core.persisted(ready.persist_index, ready.persist_term)  # as the driver does after writing
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -223,7 +224,64 @@ def test_single_node_cluster_commits_alone() -> None:
     core.tick(1000.0)
     assert core.role is Role.LEADER
     index = core.propose({"op": "read", "key": "k"}, 1000.0)
+    assert core.commit_index == 0  # nothing is committed before it is durable here
+    ready = core.take_ready()
+    assert core.persisted(ready.persist_index, ready.persist_term)
     assert core.commit_index == index == 2
+
+
+def test_leader_counts_itself_only_for_durable_entries() -> None:
+    core = make_core()
+    elect(core)  # its no-op is durable
+    for peer in ("n2", "n3"):
+        core.step(AppendReply(peer, "n1", core.term, True, match_index=1, seq=1), 1000.0)
+    assert core.commit_index == 1
+    index = core.propose({"op": "write", "key": "k", "value": 1}, 1000.0)
+    ready = core.take_ready()
+    assert ready.may_send_before_persist()  # appends go out while the leader's own write runs
+    assert [m.dst for m in ready.messages if isinstance(m, AppendRequest) and m.entries] == ["n2", "n3"]
+    # One follower acknowledges: with a durable own copy that would be a majority, but ours is not.
+    core.step(AppendReply("n2", "n1", core.term, True, match_index=index, seq=1), 1001.0)
+    assert core.take_ready().committed == []
+    assert core.commit_index < index
+    assert core.persisted(ready.persist_index, ready.persist_term)
+    assert core.commit_index == index
+
+
+def test_heartbeats_go_out_while_own_persist_is_pending() -> None:
+    sim = SimCluster(seed=3, lag=True)
+    leader = sim.wait_for_leader()
+    core = sim.core(leader)
+    index = sim.propose(leader, {"op": "write", "key": "k", "value": 1})
+    assert sim.unpersisted[leader] and sim.disks[leader].log[-1].command is None  # write pending
+    sim.in_flight.clear()
+    followers = [n for n in sim.ids if n != leader]
+    for _ in range(10):  # several heartbeat intervals pass without the write finishing
+        sim.tick(10.0)
+    sent = [m for m in sim.in_flight if isinstance(m, AppendRequest)]
+    assert {m.dst for m in sent} == set(followers)
+    assert len(sent) >= 2 * len(followers)
+    assert sim.unpersisted[leader]
+    # Followers ack (durably); together they are a majority, so the entry commits anyway.
+    sim.deliver_all()
+    assert core.commit_index == index
+    assert all(sim.disks[f].log[-1].command == {"op": "write", "key": "k", "value": 1} for f in followers)
+    sim.complete_persists(leader)
+    assert sim.disks[leader].log[-1].command == {"op": "write", "key": "k", "value": 1}
+
+
+def test_crashed_leader_loses_only_uncommitted_unpersisted_entries() -> None:
+    sim = SimCluster(seed=4, lag=True)
+    leader = sim.wait_for_leader()
+    follower = next(n for n in sim.ids if n != leader)
+    sim.isolate(leader)
+    sim.cut -= {(leader, follower), (follower, leader)}
+    index = sim.propose(leader, {"op": "write", "key": "k", "value": 1})
+    sim.cut |= {(follower, leader)}  # the ack is lost: only the follower's copy is durable
+    sim.deliver_all()
+    assert sim.core(leader).commit_index < index  # one durable copy of three is no majority
+    sim.crash(leader)  # before its own write finished
+    assert len(sim.disks[leader].log) < index
 
 
 def test_readindex_waits_for_a_majority_round() -> None:

@@ -49,9 +49,10 @@ class RaftMachine(RuleBasedStateMachine):
 
     # ----- setup and observation -------------------------------------------------
 
-    @initialize(size=st.sampled_from([3, 3, 5]), seed=st.integers(0, 2**32 - 1))
-    def setup(self, size: int, seed: int) -> None:
-        self.sim = SimCluster(size=size, seed=seed, config=self.config)
+    @initialize(size=st.sampled_from([3, 3, 5]), seed=st.integers(0, 2**32 - 1), lag=st.booleans())
+    def setup(self, size: int, seed: int, lag: bool) -> None:
+        # lag: a leader sends before its own log write completes (complete_persist finishes it)
+        self.sim = SimCluster(size=size, seed=seed, config=self.config, lag=lag)
         self.sim.observers.append(self.observe)
 
     def observe(self, nid: str, ready: Ready) -> None:
@@ -107,6 +108,13 @@ class RaftMachine(RuleBasedStateMachine):
     @rule(pick=st.integers(0, 2**16))
     def duplicate(self, pick: int) -> None:
         self.sim.in_flight.append(self.sim.in_flight[pick % len(self.sim.in_flight)])
+
+    @precondition(lambda self: any(self.sim.unpersisted.values()))
+    @rule(pick=st.integers(0, 4))
+    def complete_persist(self, pick: int) -> None:
+        """A node's own pending log write (and fsync) finishes."""
+        waiting = [n for n in self.sim.ids if self.sim.unpersisted[n]]
+        self.sim.complete_persist(waiting[pick % len(waiting)])
 
     @precondition(lambda self: len(self.live()) > 1)
     @rule(pick=st.integers(0, 4))
