@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from checkers.api import check_history
-from checkers.history import HistoryWriter
+from checkers.history import HistoryWriter, read_history
 from harness import image as images
 from harness.containers import DockerCluster, connect
 from harness.dbs.raft import RaftDB
@@ -205,8 +205,6 @@ def _check(
     interrupted: bool,
     engine: str | None,
 ) -> dict[str, Any]:
-    from checkers.history import read_history
-
     events = read_history(run_dir.history)
     started = time.monotonic()
     verdict = check_history(events, model="cas-register")
