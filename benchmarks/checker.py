@@ -28,7 +28,6 @@ from checkers.api import check_file, check_history  # noqa: E402
 from checkers.simulate import simulate  # noqa: E402
 
 SHARED = ROOT / ".." / "shared" / "histories"
-MODEL_NAMES = {"kv": "key-value"}
 EXPECTED = {"linearizable": True, "not-linearizable": False}
 
 
@@ -56,7 +55,7 @@ def bench_published(repeat: int) -> None:
             result = check_file(
                 SHARED / e["file"],
                 format=e["format"],
-                model=MODEL_NAMES.get(e["model"], e["model"]),
+                model=e["model"],
                 init=e["initial_state"],
                 time_limit=60,
                 shrink=False,

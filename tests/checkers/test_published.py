@@ -18,7 +18,6 @@ SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "histories"
 
 MANIFEST = SHARED / "MANIFEST.json"
 EXPECTED = {"linearizable": True, "not-linearizable": False}
-MODEL_NAMES = {"kv": "key-value"}
 
 
 def _entries() -> list:
@@ -37,7 +36,7 @@ def test_published_verdict(entry):
     r = check_file(
         SHARED / entry["file"],
         format=entry["format"],
-        model=MODEL_NAMES.get(entry["model"], entry["model"]),
+        model=entry["model"],
         init=entry["initial_state"],
         time_limit=60,
         shrink=False,
