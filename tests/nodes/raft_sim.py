@@ -18,6 +18,10 @@ from nodes.raft.messages import Entry, Message, Snapshot
 FAST = Config(election_timeout=(150.0, 300.0), heartbeat=30.0)
 
 
+class MessageStorm(AssertionError):
+    """The network never went quiet: nodes keep answering each other forever."""
+
+
 @dataclass
 class Disk:
     term: int = 0
@@ -89,6 +93,8 @@ class SimCluster:
     def flush(self, nid: str) -> Ready:
         """Carry out one node's Ready: persist to its disk, send, apply."""
         ready = self.core(nid).take_ready()
+        if not (ready.messages or ready.committed or ready.reads or ready.events or ready.needs_persist()):
+            return ready  # the common case on a tick: nothing to do
         if self.lag and ready.may_send_before_persist():
             if ready.needs_persist():
                 self.unpersisted[nid].append(ready)
@@ -102,8 +108,10 @@ class SimCluster:
         self.reads[nid].extend(ready.reads)
         for observe in self.observers:
             observe(nid, ready)
-        if ready.needs_persist() and not self.unpersisted[nid] and self.core(nid).persisted(
-            ready.persist_index, ready.persist_term
+        if (
+            ready.needs_persist()
+            and not self.unpersisted[nid]
+            and self.core(nid).persisted(ready.persist_index, ready.persist_term)
         ):
             self.flush(nid)  # our own durable copy completed a majority: hand out the commits
         return ready
@@ -141,7 +149,7 @@ class SimCluster:
             if not self.in_flight:
                 return
             self.deliver(self.in_flight.pop(0))
-        raise AssertionError("message storm: network did not quiesce")
+        raise MessageStorm("message storm: network did not quiesce")
 
     def tick(self, dt: float) -> None:
         self.now += dt
