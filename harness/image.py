@@ -9,6 +9,9 @@ both and starts in seconds:
   with apt; otherwise it is made offline with ``debootstrap`` from the apt mirror this machine
   already uses, and ``docker import``-ed. No registry is contacted unless the user names one.
 - the *node* image: the base plus our Raft node's source, built with the classic builder.
+- the *etcd* image: the base plus Debian's etcd-server package, fetched by the host's own apt
+  (``apt-get download``) and installed with ``dpkg -i`` in a classic build, so etcd runs in the
+  same kind of container as our node and can be compared with it (and tested as a DB).
 """
 
 from __future__ import annotations
@@ -59,6 +62,18 @@ COPY sitecustomize.py {NODE_HOME}/sitecustomize.py
 ENV PYTHONPATH={NODE_HOME} PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 RUN mkdir -p /var/lib/raft /var/log/raft
 LABEL {IMAGE_LABEL}=node
+"""
+
+ETCD_PACKAGE = "etcd-server"
+ETCD_DEB = "etcd-server.deb"
+# policy-rc.d stops the package's maintainer scripts from starting an etcd during the build; the
+# harness starts etcd itself, as a detached process with its own flags, like our node.
+ETCD_DOCKERFILE = f"""\
+FROM {{base}}
+COPY {ETCD_DEB} /tmp/{ETCD_DEB}
+RUN printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d \\
+    && dpkg -i /tmp/{ETCD_DEB} && rm -f /tmp/{ETCD_DEB} /usr/sbin/policy-rc.d && etcd --version
+LABEL {IMAGE_LABEL}=etcd
 """
 
 APT_DOCKERFILE = f"""\
@@ -136,7 +151,12 @@ def _debootstrap(client: docker.DockerClient, tag: str, mirror: str) -> None:
     with tempfile.TemporaryDirectory(prefix="harness-rootfs-", dir="/var/tmp") as tmp:
         rootfs = Path(tmp) / "rootfs"
         cmd = [
-            "debootstrap", "--variant=minbase", f"--include={','.join(PACKAGES)}", SUITE, str(rootfs), mirror,
+            "debootstrap",
+            "--variant=minbase",
+            f"--include={','.join(PACKAGES)}",
+            SUITE,
+            str(rootfs),
+            mirror,
         ]
         log.info("debootstrap %s from %s (about a minute)", SUITE, mirror)
         proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -151,7 +171,7 @@ def _debootstrap(client: docker.DockerClient, tag: str, mirror: str) -> None:
         subprocess.run(["tar", "-C", str(rootfs), "-cf", str(tar_path), "."], check=True)
         repo, _, version = tag.partition(":")
         client.api.import_image_from_file(
-            str(tar_path), repository=repo, tag=version, changes=[f"LABEL {IMAGE_LABEL}=base", "CMD [\"bash\"]"]
+            str(tar_path), repository=repo, tag=version, changes=[f"LABEL {IMAGE_LABEL}=base", 'CMD ["bash"]']
         )
     if not _image_exists(client, tag):
         raise HarnessError(f"docker import did not produce {tag}")
@@ -198,4 +218,48 @@ def node_image(client: docker.DockerClient, base: str | None = None) -> str:
         files = {"nodes": NODE_SOURCE, "sitecustomize.py": SITECUSTOMIZE}
         _build(client, NODE_DOCKERFILE.format(base=base_tag), tag, files)
         log.info("built %s in %.1f s", tag, time.monotonic() - started)
+    return tag
+
+
+def _apt_package_sha256(package: str) -> str:
+    """The SHA256 of the .deb apt would download now: names the etcd image before anything is fetched.
+
+    A fresh machine may have no package lists yet; as root, they are fetched once.
+    """
+    for attempt in range(2):
+        proc = subprocess.run(["apt-cache", "show", "--no-all-versions", package], capture_output=True, text=True)
+        m = re.search(r"^SHA256:\s*([0-9a-f]{64})\s*$", proc.stdout, re.M)
+        if (proc.returncode == 0 and m is not None) or attempt or os.geteuid() != 0:
+            break
+        subprocess.run(["apt-get", "update", "-qq"], capture_output=True)
+    if proc.returncode != 0 or m is None:
+        raise HarnessError(
+            f"apt knows no {package} package on this host (apt-cache show: {proc.stderr.strip() or 'no SHA256'}); "
+            "the etcd image is built from Debian's package: run apt-get update on a Debian bookworm host"
+        )
+    return m.group(1)
+
+
+def etcd_image(client: docker.DockerClient, base: str | None = None) -> str:
+    """Return the tag of the etcd image (base + Debian's etcd-server), building it if missing.
+
+    The tag hashes the base image, the Dockerfile and the package's SHA256 from apt's index, so a
+    cached image is found without downloading anything and a new package version gives a new tag.
+    """
+    if shutil.which("apt-get") is None:
+        raise HarnessError("the etcd image is built from Debian's etcd-server package, and this host has no apt-get")
+    started = time.monotonic()
+    base_tag = base_image(client, base)
+    base_id = client.images.get(base_tag).id
+    tag = f"harness-etcd:{_digest(base_id, ETCD_DOCKERFILE, _apt_package_sha256(ETCD_PACKAGE))}"
+    if _image_exists(client, tag):
+        return tag
+    with tempfile.TemporaryDirectory(prefix="harness-etcd-") as tmp:
+        proc = subprocess.run(["apt-get", "download", ETCD_PACKAGE], cwd=tmp, capture_output=True, text=True)
+        debs = sorted(Path(tmp).glob("*.deb"))
+        if proc.returncode != 0 or len(debs) != 1:
+            last = (proc.stdout + proc.stderr).strip().splitlines()[-3:]
+            raise HarnessError(f"apt-get download {ETCD_PACKAGE} failed (exit {proc.returncode}): {' | '.join(last)}")
+        _build(client, ETCD_DOCKERFILE.format(base=base_tag), tag, {ETCD_DEB: debs[0]})
+    log.info("built %s in %.1f s", tag, time.monotonic() - started)
     return tag
