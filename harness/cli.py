@@ -48,9 +48,19 @@ def _positive(kind: type) -> Any:
     return parse
 
 
+def _range(text: str) -> tuple[float, float]:
+    """LOW:HIGH as two numbers (their order is checked with the other node options)."""
+    low, sep, high = text.partition(":")
+    try:
+        return float(low), float(high if sep else low)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not LOW:HIGH") from None
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from harness.ci import write_junit, write_summary
     from harness.containers import node_addresses
+    from harness.dbs.raft import RaftOptions
     from harness.nemesis.registry import parse_nemesis
     from harness.progress import Progress
     from harness.run import RunConfig, run
@@ -68,7 +78,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
         concurrency=args.concurrency,
         rate=args.rate,
         op_timeout=args.op_timeout,
-        bug=args.bug,
+        raft=RaftOptions(
+            bugs=tuple(args.bug),
+            read_mode=args.read_mode,
+            pre_vote=not args.no_pre_vote,
+            election_timeout_ms=args.election_timeout_ms,
+        ),
         base_image=args.base_image,
         results_root=Path(args.results),
     )
@@ -178,7 +193,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--op-timeout", type=_positive(float), default=5.0, help="client timeout per operation, s")
     r.add_argument("--seed", type=int, help="seed for every random choice (default: random, recorded)")
     r.add_argument("--subnet", default="10.231.0.0/24", help="the cluster network's subnet")
-    r.add_argument("--bug", help="start the Raft nodes with a seeded bug (see nodes/BUGS.md)")
+    r.add_argument("--bug", action="append", default=[], metavar="NAME",
+                   help="start the Raft nodes with a seeded bug (repeatable; see nodes/BUGS.md)")
+    r.add_argument("--read-mode", default="readindex", metavar="MODE",
+                   help="how the Raft nodes make reads linearizable: readindex (default), log, or lease "
+                   "(wall-clock leader leases: fast, and correct only while clocks behave)")
+    r.add_argument("--no-pre-vote", action="store_true", help="Raft nodes campaign without a pre-vote round")
+    r.add_argument("--election-timeout-ms", type=_range, metavar="LOW:HIGH",
+                   help="Raft election timeout range in ms (default the node's, 300:600)")
     r.add_argument("--base-image", help="a local Debian image to build on instead of debootstrap")
     r.add_argument("--test-name", default="raft-register", help="name of the results subfolder")
     r.add_argument("--results", default="results", help="results root folder (default ./results)")

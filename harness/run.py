@@ -17,7 +17,7 @@ import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from checkers.api import check_history
 from checkers.history import HistoryWriter, read_history
 from harness import image as images
 from harness.containers import DockerCluster, connect
-from harness.dbs.raft import RaftDB
+from harness.dbs.raft import RaftDB, RaftOptions
 from harness.edn_export import jsonl_to_edn
 from harness.errors import HarnessError
 from harness.interpreter import Interpreter
@@ -57,7 +57,7 @@ class RunConfig:
     recovery_time: float = 30.0
     ready_timeout: float = 60.0
     seed: int = field(default_factory=lambda: secrets.randbelow(2**31))
-    bug: str | None = None
+    raft: RaftOptions = field(default_factory=RaftOptions)
     base_image: str | None = None
     results_root: Path = Path("results")
 
@@ -133,7 +133,8 @@ def _run(config: RunConfig, run_dir: RunDir, say: Any, progress: Progress | None
     try:
         started = time.monotonic()
         remote = cluster.create()
-        db = RaftDB(remote, cluster.addresses, bug=config.bug)
+        clock_hook = config.raft.clock_hook or "clock" in config.nemesis  # only clock faults need libfaketime
+        db = RaftDB(remote, cluster.addresses, replace(config.raft, clock_hook=clock_hook))
         for node in cluster.nodes:
             db.setup(node)
         leader = db.wait_ready(config.ready_timeout)

@@ -11,12 +11,15 @@ import json
 import logging
 import socket
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from harness.dbs.base import Definite, Indeterminate
-from harness.errors import HarnessError
+from harness.errors import HarnessError, UsageError
 from harness.image import NODE_HOME
 from harness.remote.base import Remote, shell, signal
+from nodes.raft.core import BUGS
+from nodes.raft.server import READ_MODES
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +37,46 @@ FAKETIME = (
     f'[ -z "$lib" ] || export LD_PRELOAD="$lib" FAKETIME_TIMESTAMP_FILE={CLOCK_FILE} '
     'FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1; '
 )
+
+
+@dataclass(frozen=True)
+class RaftOptions:
+    """The node options a test may vary: seeded bugs, the read path, elections.
+
+    Checked here, before any container starts, because a node that refuses its options only
+    says so in its own log, which the user would see as "the raft node did not start".
+    """
+
+    bugs: tuple[str, ...] = ()
+    read_mode: str = "readindex"
+    pre_vote: bool = True
+    election_timeout_ms: tuple[float, float] | None = None  # None: the node's default
+    # Start the node with libfaketime preloaded, so the clock nemesis can skew it. Off unless
+    # asked for: libfaketime re-reads its offset file on every intercepted call (a timed lock
+    # wait in the node's fsync thread is one), which halves write throughput and adds 100 ms tails.
+    clock_hook: bool = False
+
+    def __post_init__(self) -> None:
+        unknown = [b for b in self.bugs if b not in BUGS]
+        if unknown:
+            raise UsageError(f"unknown bug {unknown[0]!r}; known: {', '.join(BUGS)} (see nodes/BUGS.md)")
+        if self.read_mode not in READ_MODES:
+            raise UsageError(f"unknown read mode {self.read_mode!r}; known: {', '.join(READ_MODES)}")
+        if self.election_timeout_ms is not None:
+            low, high = self.election_timeout_ms
+            if not 0 < low <= high:
+                raise UsageError(f"election timeout {low:g}:{high:g} ms: need 0 < LOW <= HIGH")
+
+    def argv(self) -> list[str]:
+        """The options as `python3 -m nodes.raft` arguments (none for the defaults)."""
+        args = [arg for bug in self.bugs for arg in ("--bug", bug)]
+        if self.read_mode != "readindex":
+            args += ["--read-mode", self.read_mode]
+        if not self.pre_vote:
+            args.append("--no-pre-vote")
+        if self.election_timeout_ms is not None:
+            args += ["--election-timeout-ms", "{:g}:{:g}".format(*self.election_timeout_ms)]
+        return args
 
 
 class RaftConnection:
@@ -140,29 +183,24 @@ class RaftDB:
     """Lifecycle and fault hooks for nodes/raft inside the node image."""
 
     name = "raft"
-    faketime_file = CLOCK_FILE
 
     def __init__(
         self,
         remote: Remote,
         addresses: dict[str, str],
-        bug: str | None = None,
-        extra_args: list[str] | None = None,
+        options: RaftOptions = RaftOptions(),
     ) -> None:
         self.remote = remote
         self.addresses = addresses
-        self.bug = bug
-        self.extra_args = extra_args or []
+        self.options = options
+        self.faketime_file = CLOCK_FILE if options.clock_hook else None  # what the clock nemesis rewrites
 
     def _argv(self, node: str) -> list[str]:
         peers = ",".join(f"{n}={a}:{PEER_PORT}" for n, a in self.addresses.items())
         # The environment is spelled out: an SSH session does not get the image's ENV lines.
-        argv = ["env", f"PYTHONPATH={NODE_HOME}", "PYTHONUNBUFFERED=1", "python3", "-m", "nodes.raft",
+        return ["env", f"PYTHONPATH={NODE_HOME}", "PYTHONUNBUFFERED=1", "python3", "-m", "nodes.raft",
                 "--id", node, "--peers", peers,
-                "--client-port", str(CLIENT_PORT), "--data-dir", DATA_DIR, *self.extra_args]
-        if self.bug:
-            argv += ["--bug", self.bug]
-        return argv
+                "--client-port", str(CLIENT_PORT), "--data-dir", DATA_DIR, *self.options.argv()]
 
     def setup(self, node: str) -> None:
         self.remote.exec(node, ["mkdir", "-p", DATA_DIR, "/var/log/raft"])
@@ -170,8 +208,9 @@ class RaftDB:
 
     def start(self, node: str) -> None:
         # `exec` keeps the shell's pid, so the pidfile names the node process itself; the
-        # libfaketime environment (if the library is installed) is exported just before it.
-        self.remote.spawn(node, f"echo $$ > {PID_FILE}; {FAKETIME}exec {shell(self._argv(node))} >> {LOG_FILE} 2>&1")
+        # libfaketime environment (if asked for and installed) is exported just before it.
+        faketime = FAKETIME if self.options.clock_hook else ""
+        self.remote.spawn(node, f"echo $$ > {PID_FILE}; {faketime}exec {shell(self._argv(node))} >> {LOG_FILE} 2>&1")
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if self.is_running(node):

@@ -60,7 +60,8 @@ class ClockNemesis:
         if not self.file:
             raise UsageError(
                 f"the clock nemesis cannot skew {getattr(db, 'name', type(db).__name__)}: its processes do not "
-                "read time through libfaketime (e.g. a static Go binary); leave 'clock' out of --nemesis"
+                "read time through libfaketime (started without it, or a static Go binary); "
+                "leave 'clock' out of --nemesis"
             )
         self.remote = remote
         self.db = db
@@ -97,14 +98,18 @@ class ClockNemesis:
         if pid is None or self.db.process_state(node) in (None, "Z"):
             r = self.remote.exec(node, ["cat", self.file], timeout=10)
             return {"running": False, "file": r.stdout.strip()}
-        r = self.remote.exec(node, ["sh", "-c", MEASURE, "measure", str(pid)], timeout=10)
-        lines = r.stdout.split()
-        try:
-            before, faked, after = (float(x) for x in lines[-3:])
-        except ValueError:
-            return {"running": True, "error": f"cannot read clocks: {r.stdout.strip()} {r.stderr.strip()}"}
-        return {"running": True, "preloaded": "preloaded" in lines,
-                "offset": round(faked - (before + after) / 2, 4), "error": round((after - before) / 2, 4)}
+        # On a loaded engine an exec now and then comes back with no output at all: ask again.
+        for _ in range(3):
+            r = self.remote.exec(node, ["sh", "-c", MEASURE, "measure", str(pid)], timeout=10)
+            lines = r.stdout.split()
+            try:
+                before, faked, after = (float(x) for x in lines[-3:])
+            except ValueError:
+                continue
+            return {"running": True, "preloaded": "preloaded" in lines,
+                    "offset": round(faked - (before + after) / 2, 4), "error": round((after - before) / 2, 4)}
+        return {"running": True,
+                "error": f"cannot read clocks (exit {r.exit_code}): {r.stdout.strip()} {r.stderr.strip()}"}
 
     def inject(self) -> dict[str, Any]:
         mode = self.rng.choice(MODES)

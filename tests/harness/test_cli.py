@@ -36,6 +36,10 @@ def assert_one_line(stderr: str, *words: str) -> None:
         (["run", "--time-limit", "soon"], ["--time-limit", "not a number"]),
         (["run", "--subnet", "10.1.2.3/8"], ["--subnet"]),
         (["run", "--subnet", "10.9.9.0/29"], ["too small"]),
+        (["run", "--bug", "typo"], ["unknown bug 'typo'", "stale-read"]),
+        (["run", "--read-mode", "fast"], ["unknown read mode 'fast'", "lease"]),
+        (["run", "--election-timeout-ms", "300:soon"], ["--election-timeout-ms", "LOW:HIGH"]),
+        (["run", "--election-timeout-ms", "600:300"], ["600:300", "LOW <= HIGH"]),
         (["frobnicate"], ["invalid choice"]),
     ],
 )
@@ -83,3 +87,19 @@ def test_check_exit_codes_follow_the_verdict(tmp_path: Path) -> None:
     assert r.returncode == 1, r.stdout + r.stderr
     assert "INVALID" in r.stdout
     assert harness("check", str(good), str(bad)).returncode == 1
+
+
+def test_node_options_reach_the_node_command_line() -> None:
+    from harness.cli import build_parser
+    from harness.dbs.raft import RaftOptions
+
+    args = build_parser().parse_args(
+        ["run", "--bug", "lease-skew", "--bug", "stale-read", "--read-mode", "lease", "--no-pre-vote",
+         "--election-timeout-ms", "150:300"]
+    )
+    assert (args.bug, args.read_mode, args.no_pre_vote, args.election_timeout_ms) == (
+        ["lease-skew", "stale-read"], "lease", True, (150.0, 300.0))
+    options = RaftOptions(bugs=("lease-skew",), read_mode="lease", pre_vote=False, election_timeout_ms=(150, 300))
+    assert options.argv() == ["--bug", "lease-skew", "--read-mode", "lease", "--no-pre-vote",
+                              "--election-timeout-ms", "150:300"]
+    assert RaftOptions().argv() == []  # the defaults leave the node's own defaults alone

@@ -85,6 +85,15 @@ def test_clock_refuses_a_db_it_cannot_skew() -> None:
         ClockNemesis(None, StaticGo(), ["n1"], random.Random(0))  # type: ignore[arg-type]
 
 
+def test_raft_nodes_get_the_clock_hook_only_when_asked() -> None:
+    from harness.dbs.raft import CLOCK_FILE, RaftDB, RaftOptions
+
+    with pytest.raises(UsageError, match=r"cannot skew raft: .*started without it"):
+        ClockNemesis(None, RaftDB(None, {"n1": "10.0.0.1"}), ["n1"], random.Random(0))  # type: ignore[arg-type]
+    hooked = RaftDB(None, {"n1": "10.0.0.1"}, RaftOptions(clock_hook=True))  # type: ignore[arg-type]
+    assert ClockNemesis(None, hooked, ["n1"], random.Random(0)).file == CLOCK_FILE  # type: ignore[arg-type]
+
+
 def test_clock_offsets_span_milliseconds_to_minutes_in_libfaketime_syntax() -> None:
     offsets = [bump_offset(random.Random(i)) for i in range(500)]
     assert min(abs(o) for o in offsets) < 0.01 and max(abs(o) for o in offsets) > 60

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import docker
 
 from harness.containers import RUN_LABEL, DockerCluster
-from harness.dbs.raft import RaftDB
+from harness.dbs.raft import RaftDB, RaftOptions
 from harness.remote.docker import DockerRemote
 
 
@@ -39,14 +39,15 @@ class Cluster:
 
 @contextmanager
 def started_cluster(
-    client: docker.DockerClient, image: str, subnet: str, count: int, prefix: str = "test"
+    client: docker.DockerClient, image: str, subnet: str, count: int, prefix: str = "test",
+    options: RaftOptions | None = None,
 ) -> Iterator[Cluster]:
     """Running Raft nodes with a leader; removed afterwards, and checked to be gone."""
     run_id = f"{prefix}-{secrets.token_hex(4)}"
     cluster = DockerCluster(client, run_id, image, subnet, count)
     try:
         remote = cluster.create()
-        db = RaftDB(remote, cluster.addresses)
+        db = RaftDB(remote, cluster.addresses, options or RaftOptions())
         for node in cluster.nodes:
             db.setup(node)
         db.wait_ready(60)

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 import pytest
 from clusters import Cluster, started_cluster
 
-from harness.dbs.raft import DATA_DIR
+from harness.dbs.raft import DATA_DIR, RaftOptions
 from harness.nemesis.clock import ClockNemesis
 from harness.nemesis.packet import PacketNemesis
 from harness.nemesis.partition import PartitionNemesis
@@ -64,8 +64,9 @@ TCP_SEND = (
 
 @pytest.fixture(scope="module")
 def five(docker_client, node_image, free_subnet) -> Iterator[Cluster]:
-    """Five running Raft nodes shared by this module's tests."""
-    with started_cluster(docker_client, node_image, free_subnet("10.241"), 5, "test-nemesis") as c:
+    """Five running Raft nodes shared by this module's tests, with the clock hook for the clock tests."""
+    with started_cluster(docker_client, node_image, free_subnet("10.241"), 5, "test-nemesis",
+                         RaftOptions(clock_hook=True)) as c:
         yield c
 
 
