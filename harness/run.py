@@ -113,6 +113,8 @@ def run(config: RunConfig, say: Any = print, progress: Progress | None = None) -
 
 
 def _run(config: RunConfig, run_dir: RunDir, say: Any, progress: Progress | None) -> RunOutcome:
+    if "clock" in config.nemesis:  # only clock faults need libfaketime in the nodes; recorded as in force
+        config = replace(config, raft=replace(config.raft, clock_hook=True))
     run_id = f"{run_dir.path.name}-{secrets.token_hex(3)}".lower()
     log.info("run %s config %s", run_id, asdict(config))
     client = connect()
@@ -133,8 +135,7 @@ def _run(config: RunConfig, run_dir: RunDir, say: Any, progress: Progress | None
     try:
         started = time.monotonic()
         remote = cluster.create()
-        clock_hook = config.raft.clock_hook or "clock" in config.nemesis  # only clock faults need libfaketime
-        db = RaftDB(remote, cluster.addresses, replace(config.raft, clock_hook=clock_hook))
+        db = RaftDB(remote, cluster.addresses, config.raft)
         for node in cluster.nodes:
             db.setup(node)
         leader = db.wait_ready(config.ready_timeout)
