@@ -151,29 +151,30 @@ def aimed_nemeses(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setitem(NEMESES, name, make)
 
 
-# Per fault: (time limit s, clients, ops/s, nemesis interval s). The register workload has 3 keys
-# and 5 values, so an operation left indeterminate (a write stuck on a cut-off leader) can explain
-# many anomalies: partitions stay at a modest rate to keep those few. The lag-kill race is won
-# about half the time, so it gets longer and more writes, so that the lagging leader erases many
-# of them. Under skew-isolate a client of the cut-off leader reads until its first write, which
-# then hangs for the op timeout: longer windows give it more stale reads.
+# Per fault: (time limit s, clients, ops/s, nemesis interval s, op timeout s). The register
+# workload has 3 keys and 5 values, so an operation left indeterminate (a write stuck on a cut-off
+# leader) can explain many anomalies: partitions stay at a modest rate to keep those few. A client
+# of a cut-off leader reads until its first write, which then hangs for the op timeout: under
+# partition and skew-isolate, long windows and short timeouts give it more stale reads to be
+# caught by. The lag-kill race is won about half the time, so it gets longer and more writes, so
+# that the lagging leader erases many of them.
 LOAD = {
-    "partition": (12, 6, 80, 2.5),
-    "kill": (12, 6, 80, 2.5),
-    "lag-kill": (20, 10, 200, 2.5),
-    "skew-isolate": (16, 6, 80, 4.0),
+    "partition": (16, 6, 80, 4.0, 1.0),
+    "kill": (12, 6, 80, 2.5, 2.0),
+    "lag-kill": (20, 10, 200, 2.5, 2.0),
+    "skew-isolate": (16, 6, 80, 4.0, 1.0),
 }
 # Node options a fault's bugs need: lease-skew lives on the lease read path.
 READ_MODE = {"skew-isolate": "lease"}
 
 
 def _run(tmp_path: Path, subnet: str, nemesis: str, bug: str | None, seed: int = 11) -> RunOutcome:
-    time_limit, clients, rate, interval = LOAD[nemesis]
+    time_limit, clients, rate, interval, op_timeout = LOAD[nemesis]
     options = RaftOptions(bugs=(bug,) if bug else (), read_mode=READ_MODE.get(nemesis, "readindex"),
                           clock_hook=nemesis == "skew-isolate")
     config = RunConfig(
         test_name=f"it-bug-{bug or 'control'}-{nemesis}", nodes=3, subnet=subnet, time_limit=time_limit,
-        nemesis=[nemesis], nemesis_interval=interval, concurrency=clients, rate=rate, op_timeout=2.0,
+        nemesis=[nemesis], nemesis_interval=interval, concurrency=clients, rate=rate, op_timeout=op_timeout,
         recovery_time=20, seed=seed, raft=options, results_root=tmp_path,
     )
     return run(config, say=lambda *_: None)
