@@ -4,7 +4,7 @@
 
 Times are checking CPU time only (parsing excluded, as in Porcupine's benchmarks; CPU time
 because the machine may be shared), best of `--repeat` runs per file. Porcupine's figures
-come from /work/shared/histories/porcupine-times.tsv.
+come from tests/data/histories/porcupine-times.tsv.
 The large history (100,000 ops, 100 keys, 50 processes from the simulated store) runs in a
 child process so its peak memory (max RSS) is its own.
 """
@@ -27,12 +27,12 @@ sys.path.insert(0, str(ROOT))
 from checkers.api import check_file, check_history  # noqa: E402
 from checkers.simulate import simulate  # noqa: E402
 
-SHARED = ROOT / ".." / "shared" / "histories"
+HISTORIES = ROOT / "tests" / "data" / "histories"
 EXPECTED = {"linearizable": True, "not-linearizable": False}
 
 
 def porcupine_times() -> dict[tuple[str, str], float]:
-    with open(SHARED / "porcupine-times.tsv") as f:
+    with open(HISTORIES / "porcupine-times.tsv") as f:
         return {(r["file"], r["model"]): float(r["porcupine_seconds"]) for r in csv.DictReader(f, delimiter="\t")}
 
 
@@ -41,7 +41,7 @@ def set_name(file: str) -> str:
 
 
 def bench_published(repeat: int) -> None:
-    manifest = json.loads((SHARED / "MANIFEST.json").read_text())
+    manifest = json.loads((HISTORIES / "MANIFEST.json").read_text())
     porcupine = porcupine_times()
     totals: dict[str, float] = defaultdict(float)
     theirs: dict[str, float] = defaultdict(float)
@@ -53,7 +53,7 @@ def bench_published(repeat: int) -> None:
         result = None
         for _ in range(repeat):
             result = check_file(
-                SHARED / e["file"],
+                HISTORIES / e["file"],
                 format=e["format"],
                 model=e["model"],
                 init=e["initial_state"],
@@ -111,10 +111,7 @@ def main() -> None:
     if args.big_child:
         print(json.dumps(bench_big(args.big_ops)))
         return
-    if SHARED.exists():
-        bench_published(args.repeat)
-    else:
-        print(f"{SHARED} is absent: skipping the published histories")
+    bench_published(args.repeat)
     if not args.skip_big:
         out = subprocess.run(
             [sys.executable, __file__, "--big-child", "--big-ops", str(args.big_ops)],

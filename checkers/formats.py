@@ -1,7 +1,7 @@
 """Readers that turn published history files into our `Event`s.
 
 Each format comes with the semantics and model its authors checked it with (see
-/work/shared/histories/README.md), so `check_file` can pick sensible defaults. Every reader
+tests/data/histories/README.md), so `check_file` can pick sensible defaults. Every reader
 reports a malformed file as one HistoryError naming the line, never a traceback.
 """
 

@@ -10,8 +10,7 @@ import pytest
 from checkers.api import summary
 from harness.cli import main
 
-# Other people's histories live beside the project, not in it (see /work/shared/histories/README.md).
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "histories"
+HISTORIES = Path(__file__).resolve().parents[1] / "data" / "histories"  # see its README
 
 
 def write_jsonl(path, rows):
@@ -61,13 +60,12 @@ def test_malformed_file_is_one_line_on_stderr(tmp_path, capsys):
     assert err.count("\n") == 1 and "line 2" in err
 
 
-@pytest.mark.skipif(not SHARED.exists(), reason="shared histories absent")
 def test_published_formats_with_options(capsys):
-    etcd = SHARED / "porcupine" / "jepsen" / "etcd_002.log"
+    etcd = HISTORIES / "porcupine" / "jepsen" / "etcd_002.log"
     assert main(["check", str(etcd), "--format", "jepsen-log"]) == 0
-    knossos = SHARED / "knossos" / "cas-register" / "bad" / "rethink-fail-minimal.edn"
+    knossos = HISTORIES / "knossos" / "cas-register" / "bad" / "rethink-fail-minimal.edn"
     assert main(["check", str(knossos), "--format", "edn", "--init", "0"]) == 1
-    kv = SHARED / "porcupine" / "kv" / "c10-bad.txt"
+    kv = HISTORIES / "porcupine" / "kv" / "c10-bad.txt"
     assert main(["check", str(kv), "--format", "porcupine-kv", "--all-keys", "--json"]) == 1
     out = capsys.readouterr().out.strip().splitlines()[-1]
     assert json.loads(out)["failures"]
