@@ -18,12 +18,13 @@ from pathlib import Path
 
 from checkers.history import HistoryWriter, read_history
 from harness.containers import DockerCluster, connect
+from harness.dbs.base import Nodes
 from harness.dbs.raft import RaftDB
 from harness.image import node_image
 from harness.interpreter import Interpreter
 from harness.report.html import spans
-from workloads import register
 from workloads.generator import Generator
+from workloads.register import Register
 
 
 def main() -> int:
@@ -43,7 +44,9 @@ def main() -> int:
         t = time.monotonic()
         remote = cluster.create()
         created = time.monotonic() - t
-        db = RaftDB(remote, cluster.addresses)
+        db = RaftDB.from_pairs()
+        db.bind(Nodes(remote, cluster.addresses))
+        workload = Register.from_pairs()
         for node in cluster.nodes:
             db.setup(node)
         leader = db.wait_ready(60)
@@ -54,8 +57,8 @@ def main() -> int:
             with tempfile.TemporaryDirectory() as tmp:
                 path = Path(tmp) / "history.jsonl"
                 with HistoryWriter(path) as history:
-                    interp = Interpreter(history, Generator(register.register_ops(), 1, c, rate=1e6),
-                                         register.invoke, lambda n: db.connect(n, 5.0), cluster.nodes)
+                    interp = Interpreter(history, Generator(workload.next_op, 1, c, rate=1e6),
+                                         workload.invoke, lambda n: db.connect(n, 5.0), cluster.nodes)
                     interp.start(args.seconds)
                     interp.join(args.seconds + 30)
                 done = [s for s in spans(read_history(path)) if s.end is not None]

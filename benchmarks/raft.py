@@ -33,8 +33,9 @@ from typing import Protocol
 import docker
 
 from benchmarks.etcd import EtcdSystem
+from contract.client import Definite, Indeterminate
 from harness.containers import DockerCluster, connect
-from harness.dbs.base import Definite, Indeterminate
+from harness.dbs.base import Nodes
 from harness.dbs.raft import CLIENT_PORT, RaftConnection, RaftDB
 from harness.image import etcd_image, node_image
 from harness.remote.docker import DockerRemote
@@ -63,7 +64,8 @@ class RaftSystem:
     name = "raft"
 
     def __init__(self, remote: DockerRemote, addresses: dict[str, str]) -> None:
-        self.db = RaftDB(remote, addresses)
+        self.db = RaftDB.from_pairs()
+        self.db.bind(Nodes(remote, addresses))
         self.addresses = addresses
 
     def start_all(self) -> None:

@@ -31,7 +31,7 @@ from pathlib import Path
 import docker
 import docker.errors
 
-from harness.errors import HarnessError
+from harness.errors import HarnessError, UsageError
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,7 @@ NODE_SOURCE = PROJECT_ROOT / "nodes"
 NODE_HOME = "/opt/harness"
 # Keeps Python's time.sleep working under libfaketime (the clock nemesis); see the file itself.
 SITECUSTOMIZE = PROJECT_ROOT / "harness" / "nemesis" / "node" / "sitecustomize.py"
+NODE_FILES = {"nodes": NODE_SOURCE, "sitecustomize.py": SITECUSTOMIZE}
 
 NODE_DOCKERFILE = f"""\
 FROM {{base}}
@@ -110,7 +111,7 @@ def apt_mirror() -> str:
     return "http://deb.debian.org/debian"
 
 
-def _image_exists(client: docker.DockerClient, name: str) -> bool:
+def image_exists(client: docker.DockerClient, name: str) -> bool:
     try:
         client.images.get(name)
         return True
@@ -173,21 +174,21 @@ def _debootstrap(client: docker.DockerClient, tag: str, mirror: str) -> None:
         client.api.import_image_from_file(
             str(tar_path), repository=repo, tag=version, changes=[f"LABEL {IMAGE_LABEL}=base", 'CMD ["bash"]']
         )
-    if not _image_exists(client, tag):
+    if not image_exists(client, tag):
         raise HarnessError(f"docker import did not produce {tag}")
 
 
 def base_image(client: docker.DockerClient, base: str | None = None) -> str:
     """Return the tag of the base image, making it if needed (see the module docstring)."""
     if base is None:
-        base = next((name for name in LOCAL_DEBIAN_IMAGES if _image_exists(client, name)), None)
+        base = next((name for name in LOCAL_DEBIAN_IMAGES if image_exists(client, name)), None)
     if base is None:
         mirror = apt_mirror()
         tag = f"harness-base:{SUITE}-{_digest('debootstrap', SUITE, *PACKAGES)}"
-        if not _image_exists(client, tag):
+        if not image_exists(client, tag):
             _debootstrap(client, tag, mirror)
         return tag
-    if not _image_exists(client, base):
+    if not image_exists(client, base):
         log.info("pulling %s", base)
         try:
             client.images.pull(base)
@@ -195,30 +196,82 @@ def base_image(client: docker.DockerClient, base: str | None = None) -> str:
             raise HarnessError(f"base image {base} is not present and cannot be pulled: {e.explanation}") from e
     base_id = client.images.get(base).id
     tag = f"harness-base:{SUITE}-{_digest('apt', base_id, *PACKAGES)}"
-    if not _image_exists(client, tag):
+    if not image_exists(client, tag):
         _build(client, APT_DOCKERFILE.format(base=base, packages=" ".join(PACKAGES)), tag, {})
     return tag
 
 
-def _source_digest(root: Path) -> str:
+def _files_digest(files: dict[str, Path]) -> str:
+    """A hash of what a build context holds (folders walked in order, caches skipped)."""
     h = hashlib.sha256()
-    for path in sorted(root.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
-            h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    for arcname, root in sorted(files.items()):
+        paths = sorted(root.rglob("*")) if root.is_dir() else [root]
+        for path in paths:
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+                name = arcname if path == root else f"{arcname}/{path.relative_to(root)}"
+                h.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()
 
 
+class Images:
+    """Finds or builds the images of one run: the base, and images built on top of it.
+
+    Each built image is tagged with a hash of its base, its Dockerfile and its files, so a second
+    run finds it in a fraction of a second and a change to any input builds a new one.
+    """
+
+    def __init__(self, client: docker.DockerClient, base: str | None = None) -> None:
+        self.client = client
+        self.base_override = base
+        self._base: str | None = None
+
+    def base(self) -> str:
+        """The base image (Debian with the tools every fault needs), made once per run."""
+        if self._base is None:
+            self._base = base_image(self.client, self.base_override)
+        return self._base
+
+    def build(self, name: str, dockerfile: str, files: dict[str, Path] | None = None) -> str:
+        """An image named `name:<hash>` from `dockerfile`, where `{base}` stands for the base image."""
+        files = files or {}
+        base_tag = self.base()
+        base_id = self.client.images.get(base_tag).id
+        tag = f"{name}:{_digest(base_id, dockerfile, _files_digest(files))}"
+        if not image_exists(self.client, tag):
+            started = time.monotonic()
+            _build(self.client, dockerfile.replace("{base}", base_tag), tag, files)
+            log.info("built %s in %.1f s", tag, time.monotonic() - started)
+        return tag
+
+
+    def from_dockerfile(self, path: Path) -> tuple[str, str | None]:
+        """An image built from a user's Dockerfile, with its folder as the build context.
+
+        Without a registry a `FROM debian:...` cannot be pulled; when the FROM image is neither on
+        this engine nor pullable, it is replaced by our base image (Debian with the fault tools)
+        and the returned note says so. Returns the tag and that note (None: built as written).
+        """
+        text = path.read_text(encoding="utf-8")
+        m = _FROM.search(text)
+        if m is None:
+            raise UsageError(f"--dockerfile {path}: no FROM line")
+        wanted, note = m.group("image"), None
+        if not image_exists(self.client, wanted):
+            try:
+                self.client.images.pull(wanted)
+            except docker.errors.DockerException as e:
+                text = text[: m.start("image")] + "{base}" + text[m.end("image"):]
+                note = f"FROM {wanted} replaced by the harness base image: not on this engine, and pulling failed ({e})"
+        files = {p.name: p for p in sorted(path.parent.iterdir()) if p != path and p.name not in (".git", "Dockerfile")}
+        return self.build("harness-user", text, files), note
+
+
+_FROM = re.compile(r"^\s*FROM\s+(?:--\S+\s+)*(?P<image>\S+)", re.M | re.I)
+
+
 def node_image(client: docker.DockerClient, base: str | None = None) -> str:
-    """Return the tag of the node image (base + our node), building whatever is missing."""
-    started = time.monotonic()
-    base_tag = base_image(client, base)
-    base_id = client.images.get(base_tag).id
-    tag = f"harness-node:{_digest(base_id, NODE_DOCKERFILE, _source_digest(NODE_SOURCE), SITECUSTOMIZE.read_bytes())}"
-    if not _image_exists(client, tag):
-        files = {"nodes": NODE_SOURCE, "sitecustomize.py": SITECUSTOMIZE}
-        _build(client, NODE_DOCKERFILE.format(base=base_tag), tag, files)
-        log.info("built %s in %.1f s", tag, time.monotonic() - started)
-    return tag
+    """Return the tag of our Raft node's image (base + nodes/), building whatever is missing."""
+    return Images(client, base).build("harness-node", NODE_DOCKERFILE, NODE_FILES)
 
 
 def _apt_package_sha256(package: str) -> str:
@@ -252,7 +305,7 @@ def etcd_image(client: docker.DockerClient, base: str | None = None) -> str:
     base_tag = base_image(client, base)
     base_id = client.images.get(base_tag).id
     tag = f"harness-etcd:{_digest(base_id, ETCD_DOCKERFILE, _apt_package_sha256(ETCD_PACKAGE))}"
-    if _image_exists(client, tag):
+    if image_exists(client, tag):
         return tag
     with tempfile.TemporaryDirectory(prefix="harness-etcd-") as tmp:
         proc = subprocess.run(["apt-get", "download", ETCD_PACKAGE], cwd=tmp, capture_output=True, text=True)

@@ -15,9 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from checkers.history import HistoryWriter
-from harness.dbs.base import KVConnection
-from workloads.client import Completion, Invoke
-from workloads.generator import Generator, Op
+from contract.client import Completion, Connection, Invoke, Op
+from workloads.generator import Generator
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +43,7 @@ class Interpreter:
         history: HistoryWriter,
         generator: Generator,
         invoke: Invoke,
-        connect: Callable[[str], KVConnection],
+        connect: Callable[[str], Connection],
         nodes: list[str],
     ) -> None:
         self.history = history
@@ -63,9 +62,9 @@ class Interpreter:
             self._next_process += 1
             return p
 
-    def perform(self, process: int, conn: KVConnection, op: Op) -> Completion:
+    def perform(self, process: int, conn: Connection, op: Op) -> Completion:
         """Record the invocation, perform the op, record its completion."""
-        self.history.append(process, "invoke", op.f, op.key, None if op.f == "read" else op.value)
+        self.history.append(process, "invoke", op.f, op.key, op.value)
         completion = self.invoke(conn, op)
         served_by = getattr(conn, "served_by", None) or conn.node
         self.history.append(process, completion.type, op.f, op.key, completion.value, served_by, completion.error)
@@ -105,11 +104,11 @@ class Interpreter:
             t.join(max(0.0, deadline - time.monotonic()))
         return not any(t.is_alive() for t in self._threads)
 
-    def final_reads(self, keys: list[str], node: str) -> None:
-        """One read of every key after the cluster has healed: what the system ends up holding."""
+    def final_ops(self, ops: list[Op], node: str) -> None:
+        """The workload's final operations after the cluster has healed (e.g. a read of every key)."""
         conn = self.connect(node)
         try:
-            for key in keys:
-                self.perform(self._new_process(), conn, Op("read", key, None))
+            for op in ops:
+                self.perform(self._new_process(), conn, op)
         finally:
             conn.close()

@@ -1,11 +1,14 @@
-"""One test run, start to finish.
+"""One test run, start to finish, for any system and workload.
 
-    image → network + containers → nodes up → workload ∥ nemesis → final heal → recovery
-    → final reads → node logs → teardown → check → results.json + report.html
+    check the platform → results folder → image → nodes → system up → workload ∥ nemesis
+    → final heal → recovery → final operations → node logs → teardown → check → results + report
 
-Teardown is in `finally` and ignores a second Ctrl-C while it works: whatever happens, faults
-are healed, and every container and the network are removed. The history is on disk from the
-first event, so even a run that dies half-way leaves something `harness check` can read.
+Nothing here names a system, a workload or a fault: they come in a `harness.test.Test`.
+Teardown is in `finally` and shielded from a second Ctrl-C, SIGTERM or SIGHUP while it works
+(SIGTERM is what CI cancellation and `docker stop` send; SIGHUP, a closed terminal): whatever
+happens, faults are healed, paused processes resumed, and everything the run created removed.
+The history is on disk from the first event, so even a run that dies half-way leaves something
+`harness check` can read.
 """
 
 from __future__ import annotations
@@ -15,51 +18,32 @@ import random
 import secrets
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
-from checkers.api import check_history
 from checkers.history import HistoryWriter, read_history
-from harness import image as images
-from harness.containers import DockerCluster, connect
-from harness.dbs.raft import RaftDB, RaftOptions
+from harness.dbs.base import DB
 from harness.edn_export import jsonl_to_edn
 from harness.errors import HarnessError
 from harness.interpreter import Interpreter
 from harness.nemesis.base import HealError
-from harness.nemesis.registry import build_nemesis
+from harness.nemesis.registry import build_nemesis, prepare
 from harness.nemesis.schedule import Schedule
 from harness.progress import Progress
 from harness.remote.base import RemoteError
 from harness.report.data import summarise_faults
 from harness.report.html import write_report
 from harness.store import RunDir, versions
-from workloads import register
+from harness.test import Test
 from workloads.generator import Generator
 
 log = logging.getLogger(__name__)
 
-
-@dataclass
-class RunConfig:
-    test_name: str = "raft-register"
-    nodes: int = 5
-    subnet: str = "10.231.0.0/24"
-    time_limit: float = 60.0
-    nemesis: list[str] = field(default_factory=lambda: ["partition"])
-    nemesis_interval: float = 10.0
-    concurrency: int = 10
-    rate: float = 100.0
-    op_timeout: float = 5.0
-    recovery_time: float = 30.0
-    ready_timeout: float = 60.0
-    seed: int = field(default_factory=lambda: secrets.randbelow(2**31))
-    raft: RaftOptions = field(default_factory=RaftOptions)
-    base_image: str | None = None
-    results_root: Path = Path("results")
+INTERRUPTING = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 @dataclass
@@ -72,18 +56,27 @@ class RunOutcome:
         return self.results["valid"]
 
 
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised in the main thread like Ctrl-C so that the same teardown runs."""
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise Interrupted(signal.Signals(signum).name)
+
+
 @contextmanager
-def _shielded_from_ctrl_c() -> Iterator[None]:
-    """Let teardown finish even if the user presses Ctrl-C again (only in the main thread)."""
+def _signals(handler: Any) -> Iterator[None]:
+    """Install `handler` for SIGINT, SIGTERM and SIGHUP (main thread only), restoring them after."""
     try:
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    except ValueError:  # not the main thread
+        previous = {s: signal.signal(s, handler) for s in INTERRUPTING}
+    except ValueError:  # not the main thread: signals go to the main thread's own handlers
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for s, h in previous.items():
+            signal.signal(s, h)
 
 
 def _attach_log(path: Path) -> logging.Handler:
@@ -93,143 +86,159 @@ def _attach_log(path: Path) -> logging.Handler:
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
-    for noisy in ("urllib3", "docker"):
+    for noisy in ("urllib3", "docker", "paramiko"):
         logging.getLogger(noisy).setLevel(logging.INFO)
     return handler
 
 
-def run(config: RunConfig, say: Any = print, progress: Progress | None = None) -> RunOutcome:
+def run(test: Test, say: Callable[[str], None] = print, progress: Progress | None = None) -> RunOutcome:
     """Run one test; returns the results (the caller maps the verdict to an exit code).
 
-    `progress`, if given, displays the workload phase (time left, ops done, faults in place).
+    The platform's settings are checked before anything is created: a refused run leaves no
+    results folder. `progress`, if given, displays the workload phase.
     """
-    run_dir = RunDir.create(config.results_root, config.test_name)
+    test.platform.check(test.options.nodes)
+    run_dir = RunDir.create(test.options.results_root, test.name)
     handler = _attach_log(run_dir.log)
     try:
-        return _run(config, run_dir, say, progress)
+        with _signals(_interrupt):
+            return _run(test, run_dir, say, progress)
     finally:
         logging.getLogger().removeHandler(handler)
         handler.close()
 
 
-def _run(config: RunConfig, run_dir: RunDir, say: Any, progress: Progress | None) -> RunOutcome:
-    if "clock" in config.nemesis:  # only clock faults need libfaketime in the nodes; recorded as in force
-        config = replace(config, raft=replace(config.raft, clock_hook=True))
+def _run(test: Test, run_dir: RunDir, say: Callable[[str], None], progress: Progress | None) -> RunOutcome:
+    o, db, workload = test.options, test.db, test.workload
     run_id = f"{run_dir.path.name}-{secrets.token_hex(3)}".lower()
-    log.info("run %s config %s", run_id, asdict(config))
-    client = connect()
-    engine = client.version().get("Version")
-    started = time.monotonic()
-    tag = images.node_image(client, config.base_image)
-    timings: dict[str, float] = {"image_s": round(time.monotonic() - started, 2)}
-    say(f"node image {tag} ready in {timings['image_s']:.1f} s")
-
-    cluster = DockerCluster(client, run_id, tag, config.subnet, config.nodes)
+    log.info("run %s config %s", run_id, test.describe())
     history = HistoryWriter(run_dir.history)
+    timings: dict[str, float] = {}
     schedule: Schedule | None = None
     interp: Interpreter | None = None
-    db: RaftDB | None = None
+    bound = False
     problems: list[str] = []
-    interrupted = False
-    keys = list(register.KEYS)
+    interrupted: str | None = None
+    failure: str | None = None
     try:
         started = time.monotonic()
-        remote = cluster.create()
-        db = RaftDB(remote, cluster.addresses, config.raft)
-        for node in cluster.nodes:
+        prepare(test.nemesis, db)  # before the nodes start: e.g. the clock fault's hook
+        test.platform.prepare(db, say)
+        timings["image_s"] = round(time.monotonic() - started, 2)
+        started = time.monotonic()
+        nodes = test.platform.create(run_id, o.nodes)
+        db.bind(nodes)
+        bound = True
+        for node in nodes.names:
             db.setup(node)
-        leader = db.wait_ready(config.ready_timeout)
+        leader = db.wait_ready(o.ready_timeout)
         timings["cluster_ready_s"] = round(time.monotonic() - started, 2)
-        say(f"{config.nodes} nodes up, leader {leader}, in {timings['cluster_ready_s']:.1f} s; "
-            f"running for {config.time_limit:g} s")
+        say(f"{o.nodes} nodes of {db.name} up" + (f", leader {leader}" if leader else "")
+            + f", in {timings['cluster_ready_s']:.1f} s; running {workload.name} for {o.time_limit:g} s")
 
-        rng = random.Random(f"{config.seed}:nemesis")
-        nemeses = build_nemesis(config.nemesis, remote, db, cluster.addresses, rng)
-        generator = Generator(register.register_ops(), config.seed, config.concurrency, config.rate)
-        interp = Interpreter(history, generator, register.invoke,
-                             lambda node: db.connect(node, config.op_timeout), cluster.nodes)
+        rng = random.Random(f"{o.seed}:nemesis")
+        nemeses = build_nemesis(test.nemesis, nodes.remote, db, nodes.addresses, rng)
+        generator = Generator(workload.next_op, o.seed, o.concurrency, o.rate)
+        interp = Interpreter(history, generator, workload.invoke, lambda node: db.connect(node, o.op_timeout),
+                             nodes.names)
         workload_started = time.monotonic()
-        interp.start(config.time_limit)
+        interp.start(o.time_limit)
         if nemeses:
-            schedule = Schedule(nemeses, history, config.nemesis_interval, rng)
+            schedule = Schedule(nemeses, history, o.nemesis_interval, rng)
             schedule.start()
-        with progress.workload(history, config.time_limit) if progress else nullcontext():
-            interp.join(config.time_limit + config.op_timeout + 10)
+        with progress.workload(history, o.time_limit) if progress else nullcontext():
+            interp.join(o.time_limit + o.op_timeout + 10)
         timings["workload_s"] = round(time.monotonic() - workload_started, 2)
-    except KeyboardInterrupt:
-        interrupted = True
-        say("interrupted: healing and tearing down")
+    except KeyboardInterrupt as e:
+        interrupted = str(e) or "SIGINT"
+        say(f"interrupted ({interrupted}): healing and tearing down")
+    except (HarnessError, RemoteError) as e:
+        failure = str(e)
+        say(f"the run failed ({failure}): healing and tearing down")
+        log.exception("run failed")
     finally:
-        with _shielded_from_ctrl_c():
-            if interp is not None:
-                interp.stop()
-                interp.join(config.op_timeout + 5)
-            if schedule is not None:
-                schedule.stop()
-                problems += schedule.errors
-                try:
-                    schedule.final_heal()
-                except HealError as e:
-                    problems.append(str(e))
-            if db is not None and interp is not None and not interrupted and not problems:
-                try:
-                    leader = db.wait_ready(config.recovery_time)
-                    interp.final_reads(keys, leader)
-                except HarnessError as e:
-                    problems.append(f"recovery: {e}")
-            if db is not None:
-                _collect_logs(db, cluster, run_dir, problems)
-            problems += cluster.remove()
-            history.close()
+        with _signals(signal.SIG_IGN):
+            problems += _teardown(test, db if bound else None, interp, schedule, history, run_dir,
+                                  recover=interrupted is None and failure is None)
 
     jsonl_to_edn(run_dir.history, run_dir.history_edn)
-    results = _check(run_dir, config, run_id, timings, interp, problems, interrupted, engine)
+    results = _check(test, run_dir, run_id, timings, interp, problems, interrupted, failure)
     write_report(run_dir.path)
     return RunOutcome(run_dir.path, results)
 
 
-def _collect_logs(db: RaftDB, cluster: DockerCluster, run_dir: RunDir, problems: list[str]) -> None:
-    for node in cluster.nodes:
-        for path in db.log_files(node):
+def _teardown(test: Test, db: DB | None, interp: Interpreter | None, schedule: Schedule | None,
+              history: HistoryWriter, run_dir: RunDir, recover: bool) -> list[str]:
+    """Stop the clients, heal every fault, run the final operations if all is well, keep the logs,
+    and give the nodes back. Returns problems instead of raising, so every step is attempted."""
+    o = test.options
+    problems: list[str] = []
+    if interp is not None:
+        interp.stop()
+        interp.join(o.op_timeout + 5)
+    if schedule is not None:
+        schedule.stop()
+        problems += schedule.errors
+        try:
+            schedule.final_heal()
+        except HealError as e:
+            problems.append(str(e))
+    if db is not None and interp is not None and recover and not problems:
+        final = test.workload.final_ops()
+        if final:
             try:
-                db.remote.get(node, path, run_dir.node_dir(node))
-            except RemoteError as e:
-                problems.append(f"logs: {e}")
+                node = db.wait_ready(o.recovery_time)
+                interp.final_ops(final, node or test.db.nodes.names[0])
+            except (HarnessError, RemoteError) as e:
+                problems.append(f"recovery: {e}")
+    if db is not None:
+        for node in db.nodes.names:
+            for path in db.log_files(node):
+                try:
+                    db.remote.get(node, path, run_dir.node_dir(node))
+                except RemoteError as e:
+                    problems.append(f"logs: {e}")
+            try:
+                db.teardown(node)
+            except (HarnessError, RemoteError) as e:
+                log.warning("teardown of %s failed: %s", node, e)
+    problems += test.platform.remove()
+    history.close()
+    return problems
 
 
-def _check(
-    run_dir: RunDir,
-    config: RunConfig,
-    run_id: str,
-    timings: dict[str, float],
-    interp: Interpreter | None,
-    problems: list[str],
-    interrupted: bool,
-    engine: str | None,
-) -> dict[str, Any]:
+def _check(test: Test, run_dir: RunDir, run_id: str, timings: dict[str, float], interp: Interpreter | None,
+           problems: list[str], interrupted: str | None, failure: str | None) -> dict[str, Any]:
+    """Judge the history and write results.json. A run that failed before its workload began has no
+    history worth judging: its verdict is unknown, and `failure` says why (exit 255, not a verdict)."""
     events = read_history(run_dir.history)
     started = time.monotonic()
-    verdict = check_history(events, model="cas-register")
+    judged = any(e.is_client for e in events)
+    verdict = test.workload.checker().check(events, {}) if judged else {"valid": "unknown"}
     timings["check_s"] = round(time.monotonic() - started, 2)
     stats = interp.stats if interp is not None else None
     if stats is not None and timings.get("workload_s"):
         timings["ops_per_s"] = round(stats.total / timings["workload_s"], 1)
     valid = verdict["valid"]
-    if problems and valid is True:
+    if (problems or interrupted or failure) and valid is True:
         valid = "unknown"
+    checkers = {k: v for k, v in verdict.items() if k != "valid"}
     results = {
         "valid": valid,
         "run_id": run_id,
-        "test_name": config.test_name,
-        "seed": config.seed,
-        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()},
-        "versions": versions(engine),
+        "test_name": test.name,
+        "seed": test.options.seed,
+        "config": test.describe(),
+        "platform": test.platform.describe(),
+        "versions": versions(),
         "faults": summarise_faults(events),
-        "interrupted": interrupted,
+        "interrupted": interrupted is not None,
+        "interrupted_by": interrupted,
+        "failure": failure,
         "problems": problems,
         "timings": timings,
         "counts": _counts(events),
-        "checkers": {"linearizable": verdict},
+        "checkers": checkers,
     }
     run_dir.write_results(results)
     return results

@@ -9,18 +9,8 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
-
-@dataclass(frozen=True)
-class Op:
-    """An operation a client is asked to perform: what to do (`f`), on which key, with what."""
-
-    f: str
-    key: Any = None
-    value: Any = None
-
+from contract.client import Op
 
 OpSource = Callable[[random.Random], Op]
 

@@ -9,20 +9,34 @@ value; its completion carries what was read (null for an absent key). A cas carr
 from __future__ import annotations
 
 import random
+from typing import Any, ClassVar
 
-from harness.dbs.base import Definite, Indeterminate, KVConnection
-from workloads.client import Completion
-from workloads.generator import Op, OpSource
+from checkers.api import LinearizableChecker
+from checkers.checker import Checker, Compose
+from contract.client import Completion, Op, perform
+from contract.options import Option, number
+from workloads.base import Workload
 
-KEYS = ("r0", "r1", "r2")
-VALUES = 5
 
+class Register(Workload):
+    name = "register"
+    description = "reads, writes and compare-and-sets on a few keys; checked for linearizability (cas-register)"
+    options: ClassVar = (
+        Option("keys", "how many keys (independent registers)", default=3, parse=number(1, 10_000, integer=True),
+               metavar="N"),
+        Option("values", "writes and cas draw values from 0..N-1", default=5,
+               parse=number(1, 1_000_000, integer=True), metavar="N"),
+    )
+    requires = ("read", "write", "cas")
 
-def register_ops(keys: tuple[str, ...] = KEYS, values: int = VALUES) -> OpSource:
-    """An op source: half reads, a quarter writes, a quarter cas, on a uniformly chosen key."""
+    @property
+    def keys(self) -> list[str]:
+        return [f"r{i}" for i in range(self.opts["keys"])]
 
-    def source(rng: random.Random) -> Op:
-        key = rng.choice(keys)
+    def next_op(self, rng: random.Random) -> Op:
+        """Half reads, a quarter writes, a quarter cas, on a uniformly chosen key."""
+        key = rng.choice(self.keys)
+        values = self.opts["values"]
         roll = rng.random()
         if roll < 0.5:
             return Op("read", key, None)
@@ -30,23 +44,18 @@ def register_ops(keys: tuple[str, ...] = KEYS, values: int = VALUES) -> OpSource
             return Op("write", key, rng.randrange(values))
         return Op("cas", key, [rng.randrange(values), rng.randrange(values)])
 
-    return source
-
-
-def invoke(conn: KVConnection, op: Op) -> Completion:
-    """Perform one register op; errors become fail (did not happen) or info (may have happened)."""
-    try:
+    def invoke(self, conn: Any, op: Op) -> Completion:
         if op.f == "read":
-            return Completion("ok", conn.read(op.key))
+            return perform(lambda: conn.read(op.key), op, ok_value=lambda v: v)
         if op.f == "write":
-            conn.write(op.key, op.value)
-            return Completion("ok", op.value)
+            return perform(lambda: conn.write(op.key, op.value), op)
         if op.f == "cas":
             expected, new = op.value
-            conn.cas(op.key, expected, new)
-            return Completion("ok", op.value)
-    except Definite as e:
-        return Completion("fail", op.value, e.error)
-    except Indeterminate as e:
-        return Completion("info", op.value, e.error)
-    raise ValueError(f"register workload has no operation {op.f!r}")
+            return perform(lambda: conn.cas(op.key, expected, new), op)
+        raise ValueError(f"register workload has no operation {op.f!r}")
+
+    def final_ops(self) -> list[Op]:
+        return [Op("read", key, None) for key in self.keys]
+
+    def checker(self) -> Checker:
+        return Compose({"linearizable": LinearizableChecker("cas-register")})

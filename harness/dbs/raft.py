@@ -1,8 +1,9 @@
 """Our Raft key-value node (nodes/raft) as a system under test.
 
-The node runs as a detached child of the container's init, never as PID 1, with its pid in a
-file so that kill and pause reach exactly it. Clients speak the node's newline-delimited JSON
-protocol (nodes/README.md) over TCP straight to the container's address.
+The node runs as a daemon (`harness.dbs.daemon`): one process per node with a pidfile, so kill
+and pause reach exactly it, and under libfaketime when a clock fault asks for the hook. Clients
+speak the node's newline-delimited JSON protocol (nodes/README.md) over TCP straight to the
+node's address. Options (`--db-opt`) choose the read path, elections and seeded bugs.
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ import json
 import logging
 import socket
 import time
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
-from harness.dbs.base import Definite, Indeterminate
-from harness.errors import HarnessError, UsageError
-from harness.image import NODE_HOME
-from harness.remote.base import Remote, shell, signal
+from contract.client import Definite, Indeterminate
+from contract.options import Option, boolean, choice, number_range
+from harness.dbs.abilities import Primaries
+from harness.dbs.daemon import DaemonDB, LibfaketimeClock
+from harness.errors import HarnessError
+from harness.image import NODE_DOCKERFILE, NODE_FILES, NODE_HOME, Images
 from nodes.raft.core import BUGS
 from nodes.raft.server import READ_MODES
 
@@ -25,58 +27,6 @@ log = logging.getLogger(__name__)
 
 PEER_PORT = 7000
 CLIENT_PORT = 8000
-DATA_DIR = "/var/lib/raft"
-LOG_FILE = "/var/log/raft/node.log"
-PID_FILE = "/var/run/raft.pid"
-# The node reads wall-clock time through libfaketime with an offset in this file, so the clock
-# nemesis can skew one node's clock while it runs (harness/nemesis/clock.py). Offset 0 = real time.
-CLOCK_FILE = "/var/run/raft.clock"
-FAKETIME = (
-    'lib=$(ls /usr/lib/*/faketime/libfaketime.so.1 2>/dev/null | head -n 1); '
-    f'[ -s {CLOCK_FILE} ] || echo +0.000 > {CLOCK_FILE}; '
-    f'[ -z "$lib" ] || export LD_PRELOAD="$lib" FAKETIME_TIMESTAMP_FILE={CLOCK_FILE} '
-    'FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1; '
-)
-
-
-@dataclass(frozen=True)
-class RaftOptions:
-    """The node options a test may vary: seeded bugs, the read path, elections.
-
-    Checked here, before any container starts, because a node that refuses its options only
-    says so in its own log, which the user would see as "the raft node did not start".
-    """
-
-    bugs: tuple[str, ...] = ()
-    read_mode: str = "readindex"
-    pre_vote: bool = True
-    election_timeout_ms: tuple[float, float] | None = None  # None: the node's default
-    # Start the node with libfaketime preloaded, so the clock nemesis can skew it. Off unless
-    # asked for: libfaketime re-reads its offset file on every intercepted call (a timed lock
-    # wait in the node's fsync thread is one), which halves write throughput and adds 100 ms tails.
-    clock_hook: bool = False
-
-    def __post_init__(self) -> None:
-        unknown = [b for b in self.bugs if b not in BUGS]
-        if unknown:
-            raise UsageError(f"unknown bug {unknown[0]!r}; known: {', '.join(BUGS)} (see nodes/BUGS.md)")
-        if self.read_mode not in READ_MODES:
-            raise UsageError(f"unknown read mode {self.read_mode!r}; known: {', '.join(READ_MODES)}")
-        if self.election_timeout_ms is not None:
-            low, high = self.election_timeout_ms
-            if not 0 < low <= high:
-                raise UsageError(f"election timeout {low:g}:{high:g} ms: need 0 < LOW <= HIGH")
-
-    def argv(self) -> list[str]:
-        """The options as `python3 -m nodes.raft` arguments (none for the defaults)."""
-        args = [arg for bug in self.bugs for arg in ("--bug", bug)]
-        if self.read_mode != "readindex":
-            args += ["--read-mode", self.read_mode]
-        if not self.pre_vote:
-            args.append("--no-pre-vote")
-        if self.election_timeout_ms is not None:
-            args += ["--election-timeout-ms", "{:g}:{:g}".format(*self.election_timeout_ms)]
-        return args
 
 
 class RaftConnection:
@@ -168,6 +118,9 @@ class RaftConnection:
     def cas(self, key: str, expected: Any, new: Any) -> None:
         self.call({"op": "cas", "key": key, "value": [expected, new]})
 
+    def txn(self, micro_ops: list[list[Any]]) -> list[list[Any]]:
+        return self.call({"op": "txn", "value": micro_ops})
+
     def status(self) -> dict[str, Any]:
         return self._call_once(self.node, {"op": "status"}).get("value") or {}
 
@@ -179,83 +132,36 @@ class RaftConnection:
                 self._sock, self._sock_node, self._buf = None, None, b""
 
 
-class RaftDB:
-    """Lifecycle and fault hooks for nodes/raft inside the node image."""
+class RaftDB(DaemonDB, Primaries, LibfaketimeClock):
+    """Lifecycle, process control, leader discovery and the clock hook for nodes/raft."""
 
     name = "raft"
+    description = "our Raft key-value store (nodes/raft): registers and list-append transactions, seeded bugs"
+    options: ClassVar = (
+        Option("bug", "start the nodes with a seeded bug (nodes/BUGS.md); repeatable or a comma list",
+               default=(), parse=choice(*BUGS), many=True, metavar="NAME"),
+        Option("read-mode", "how reads are made linearizable: readindex (a heartbeat round), log (reads go "
+               "through the log) or lease (wall-clock leases: fast, correct only while clocks behave)",
+               default="readindex", parse=choice(*READ_MODES), metavar="MODE"),
+        Option("pre-vote", "campaign with a pre-vote round", default=True, parse=boolean, metavar="BOOL"),
+        Option("election-timeout-ms", "randomized election timeout range (default: the node's, 300:600)",
+               parse=number_range(1, 600_000), metavar="LOW:HIGH"),
+    )
+    connection = RaftConnection
+    min_nodes = 3
+    peer_port = PEER_PORT
+    data_dir = "/var/lib/raft"
+    log_file = "/var/log/raft/node.log"
+    pid_file = "/var/run/raft.pid"
 
-    def __init__(
-        self,
-        remote: Remote,
-        addresses: dict[str, str],
-        options: RaftOptions = RaftOptions(),
-    ) -> None:
-        self.remote = remote
-        self.addresses = addresses
-        self.options = options
-        self.faketime_file = CLOCK_FILE if options.clock_hook else None  # what the clock nemesis rewrites
+    def image(self, images: Images) -> str:
+        return images.build("harness-node", NODE_DOCKERFILE, NODE_FILES)
 
-    def _argv(self, node: str) -> list[str]:
+    def command(self, node: str) -> list[str]:
         peers = ",".join(f"{n}={a}:{PEER_PORT}" for n, a in self.addresses.items())
-        # The environment is spelled out: an SSH session does not get the image's ENV lines.
         return ["env", f"PYTHONPATH={NODE_HOME}", "PYTHONUNBUFFERED=1", "python3", "-m", "nodes.raft",
-                "--id", node, "--peers", peers,
-                "--client-port", str(CLIENT_PORT), "--data-dir", DATA_DIR, *self.options.argv()]
-
-    def setup(self, node: str) -> None:
-        self.remote.exec(node, ["mkdir", "-p", DATA_DIR, "/var/log/raft"])
-        self.start(node)
-
-    def start(self, node: str) -> None:
-        # `exec` keeps the shell's pid, so the pidfile names the node process itself; the
-        # libfaketime environment (if asked for and installed) is exported just before it.
-        faketime = FAKETIME if self.options.clock_hook else ""
-        self.remote.spawn(node, f"echo $$ > {PID_FILE}; {faketime}exec {shell(self._argv(node))} >> {LOG_FILE} 2>&1")
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self.is_running(node):
-                return
-            time.sleep(0.05)
-        raise HarnessError(f"{node}: the raft node did not start; see {LOG_FILE} in its logs")
-
-    def pid(self, node: str) -> int | None:
-        r = self.remote.exec(node, ["cat", PID_FILE], timeout=10)
-        return int(r.stdout) if r.ok and r.stdout.strip().isdigit() else None
-
-    def process_state(self, node: str) -> str | None:
-        """The kernel's state letter for the node process (R, S, T, ...), or None if it is gone."""
-        pid = self.pid(node)
-        if pid is None:
-            return None
-        r = self.remote.exec(node, ["ps", "-o", "stat=", "-p", str(pid)], timeout=10)
-        return r.stdout.strip()[:1] or None if r.ok else None
-
-    def is_running(self, node: str) -> bool:
-        return self.process_state(node) not in (None, "Z")
-
-    def _signal(self, node: str, sig: str) -> None:
-        pid = self.pid(node)
-        if pid is not None:
-            signal(self.remote, node, pid, sig)
-
-    def kill(self, node: str) -> None:
-        self._signal(node, "KILL")
-
-    def pause(self, node: str) -> None:
-        self._signal(node, "STOP")
-
-    def resume(self, node: str) -> None:
-        self._signal(node, "CONT")
-
-    def teardown(self, node: str) -> None:
-        self.kill(node)
-        self.remote.exec(node, ["rm", "-rf", DATA_DIR])
-
-    def log_files(self, node: str) -> list[str]:
-        return [LOG_FILE]
-
-    def peer_port(self) -> int:
-        return PEER_PORT
+                "--id", node, "--peers", peers, "--client-port", str(CLIENT_PORT), "--data-dir", self.data_dir,
+                *node_flags(self.opts)]
 
     def connect(self, node: str, timeout: float) -> RaftConnection:
         return RaftConnection(node, self.addresses, timeout)
@@ -296,3 +202,15 @@ class RaftDB:
             time.sleep(0.2)
         seen = ", ".join(f"{n}: {s.get('role')}/term {s.get('term')}" for n, s in sorted(last.items())) or "none"
         raise HarnessError(f"no leader elected within {timeout:g} s (nodes answering: {seen})")
+
+
+def node_flags(opts: dict[str, Any]) -> list[str]:
+    """The DB options as `python3 -m nodes.raft` flags (none for the defaults)."""
+    args = [arg for bug in opts.get("bug", ()) for arg in ("--bug", bug)]
+    if opts.get("read-mode", "readindex") != "readindex":
+        args += ["--read-mode", opts["read-mode"]]
+    if not opts.get("pre-vote", True):
+        args.append("--no-pre-vote")
+    if opts.get("election-timeout-ms") is not None:
+        args += ["--election-timeout-ms", "{:g}:{:g}".format(*opts["election-timeout-ms"])]
+    return args

@@ -4,8 +4,8 @@ The wall clock is not namespaced, so setting it in a container would move the ho
 never grant SYS_TIME). Instead the DB starts its process with libfaketime preloaded, reading its
 offset from a file on every call (FAKETIME_NO_CACHE); this nemesis rewrites that file while the
 process runs. Only `time.time()`-style clocks move: monotonic time stays real, as it does when a
-real NTP step happens. A DB that does not read time through libc (a static Go binary such as
-etcd) cannot be skewed this way and is refused when the nemesis is built.
+real NTP step happens. Only a DB with the ClockHook ability can be skewed this way; one without
+it (a Go binary such as etcd reads the clock without libc) is refused before the run starts.
 
 Each injection and heal measures the offset the node really sees: `date` is run with the node
 process's own libfaketime environment (read from /proc/<pid>/environ) between two real readings,
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from harness.errors import UsageError
@@ -54,20 +54,21 @@ class ClockNemesis:
     name = "clock"
 
     def __init__(self, remote: Remote, db: Any, nodes: Sequence[str], rng: random.Random,
-                 targets: Sequence[str] = TARGETS) -> None:
-        """`db` must name the offset file its processes read (`faketime_file`); others are refused."""
+                 targets: Sequence[str] = TARGETS, primaries: Callable[[], list[str]] = list) -> None:
+        """`db` must have the ClockHook ability switched on (`faketime_file` names the offset file its
+        processes read) and Process (the nemesis measures through the process's pid)."""
         self.file: str | None = getattr(db, "faketime_file", None)
         if not self.file:
             raise UsageError(
-                f"the clock nemesis cannot skew {getattr(db, 'name', type(db).__name__)}: its processes do not "
-                "read time through libfaketime (started without it, or a static Go binary); "
-                "leave 'clock' out of --nemesis"
+                f"the clock nemesis cannot skew {getattr(db, 'name', type(db).__name__)}: its clock hook was not "
+                "switched on before its nodes started"
             )
         self.remote = remote
         self.db = db
         self.nodes = list(nodes)
         self.rng = rng
         self.targets = list(targets)
+        self.primaries = primaries
 
     def set_offset(self, node: str, seconds: float) -> None:
         """Set the offset a node's process sees from now on (atomically: the file is replaced, never half-written)."""
@@ -113,7 +114,7 @@ class ClockNemesis:
 
     def inject(self) -> dict[str, Any]:
         mode = self.rng.choice(MODES)
-        target, nodes = pick_any(self.nodes, self.rng, self.db.primaries, self.targets)
+        target, nodes = pick_any(self.nodes, self.rng, self.primaries, self.targets)
         done: dict[str, Any] = {"kind": "clock", "mode": mode, "target": target, "nodes": nodes}
         if mode == "bump":
             offsets = {node: bump_offset(self.rng) for node in nodes}

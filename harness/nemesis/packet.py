@@ -32,6 +32,7 @@ from typing import Any
 from harness.errors import HarnessError
 from harness.nemesis.base import HealError
 from harness.nemesis.parallel import on_nodes
+from harness.nemesis.partition import CLOSED_PORT
 from harness.nemesis.targets import pick_any
 from harness.remote.base import Remote, RemoteError, shell
 
@@ -52,6 +53,8 @@ CONNECT_TIME = (
     "t=time.monotonic()\n"
     "try:\n"
     "    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5).close()\n"
+    "except ConnectionRefusedError:\n"
+    "    pass\n"
     "except OSError as e:\n"
     "    print('error', e); sys.exit(1)\n"
     "print(round((time.monotonic()-t)*1000, 1))\n"
@@ -99,7 +102,7 @@ class PacketNemesis:
         self,
         remote: Remote,
         addresses: dict[str, str],
-        peer_port: int,
+        peer_port: int | None,
         rng: random.Random,
         primaries: Callable[[], list[str]] = list,
         faults: Sequence[str] = FAULTS,
@@ -108,7 +111,7 @@ class PacketNemesis:
         """Probes each node for netem and finds the interface its peers are reached through."""
         self.remote = remote
         self.addresses = addresses
-        self.peer_port = peer_port
+        self.peer_port = peer_port or CLOSED_PORT
         self.rng = rng
         self.primaries = primaries
         self.faults = list(faults)

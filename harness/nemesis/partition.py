@@ -20,13 +20,19 @@ from harness.nemesis.grudges import SHAPES, Grudge, check_grudge, shapes_for
 from harness.nemesis.parallel import on_nodes
 from harness.remote.base import Remote, RemoteError, shell
 
+# A refused connection proves the link as well as an accepted one: the peer's kernel answered.
+# So the probe works on any port, including a closed one for systems that name no peer port,
+# and a killed node's port still shows its link intact. Only silence (a timeout) means a cut.
 PROBE = (
     "import socket,sys\n"
     "try:\n"
     "    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=float(sys.argv[3])).close()\n"
+    "except ConnectionRefusedError:\n"
+    "    pass\n"
     "except OSError:\n"
     "    sys.exit(1)\n"
 )
+CLOSED_PORT = 9  # discard: nothing listens on it in a node, so a reachable peer refuses at once
 
 FLUSH = "iptables -w 5 -F INPUT && iptables -w 5 -F OUTPUT"
 
@@ -38,7 +44,7 @@ class PartitionNemesis:
         self,
         remote: Remote,
         addresses: dict[str, str],
-        peer_port: int,
+        peer_port: int | None,
         rng: random.Random,
         primaries: Callable[[], list[str]] = list,
         shapes: Sequence[str] | None = None,
@@ -48,7 +54,7 @@ class PartitionNemesis:
         replaces the random shapes with that one cut every time."""
         self.remote = remote
         self.addresses = addresses
-        self.peer_port = peer_port
+        self.peer_port = peer_port or CLOSED_PORT
         self.rng = rng
         self.primaries = primaries
         self.shapes = list(shapes) if shapes is not None else shapes_for(len(addresses))

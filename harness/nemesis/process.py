@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Sequence
-from typing import Any, Protocol
+from collections.abc import Callable, Sequence
+from typing import Any
 
+from harness.dbs.abilities import Process
 from harness.errors import HarnessError
 from harness.nemesis.base import HealError
 from harness.nemesis.parallel import on_nodes
@@ -20,25 +21,7 @@ from harness.nemesis.targets import TARGETS, pick_any
 from harness.remote.base import RemoteError
 
 
-class ProcessDB(Protocol):
-    """What the process faults need from a DB (harness.dbs.base.DB has all of it)."""
-
-    def start(self, node: str) -> None: ...
-
-    def kill(self, node: str) -> None: ...
-
-    def pause(self, node: str) -> None: ...
-
-    def resume(self, node: str) -> None: ...
-
-    def pid(self, node: str) -> int | None: ...
-
-    def process_state(self, node: str) -> str | None: ...
-
-    def primaries(self) -> list[str]: ...
-
-
-def _wait_state(db: ProcessDB, node: str, wanted: set[str | None], timeout: float = 5.0) -> str | None:
+def _wait_state(db: Process, node: str, wanted: set[str | None], timeout: float = 5.0) -> str | None:
     """Poll the process state until it is one of `wanted`; returns the last state seen."""
     deadline = time.monotonic() + timeout
     state = db.process_state(node)
@@ -48,7 +31,7 @@ def _wait_state(db: ProcessDB, node: str, wanted: set[str | None], timeout: floa
     return state
 
 
-def revive(db: ProcessDB, nodes: Sequence[str]) -> dict[str, Any]:
+def revive(db: Process, nodes: Sequence[str]) -> dict[str, Any]:
     """SIGCONT stopped nodes, restart dead ones, and verify every node runs and is not stopped."""
 
     def one(node: str) -> tuple[str, Any, str | None]:
@@ -80,12 +63,14 @@ def revive(db: ProcessDB, nodes: Sequence[str]) -> dict[str, Any]:
 class _ProcessNemesis:
     name = ""
 
-    def __init__(self, db: ProcessDB, nodes: Sequence[str], rng: random.Random,
-                 targets: Sequence[str] = TARGETS) -> None:
+    def __init__(self, db: Process, nodes: Sequence[str], rng: random.Random,
+                 targets: Sequence[str] = TARGETS, primaries: Callable[[], list[str]] = list) -> None:
+        """`primaries` names the current leaders, for the "primaries" target."""
         self.db = db
         self.nodes = list(nodes)
         self.rng = rng
         self.targets = list(targets)
+        self.primaries = primaries
 
     def heal(self) -> dict[str, Any]:
         return {"kind": f"heal-{self.name}", **revive(self.db, self.nodes)}
@@ -101,7 +86,7 @@ class KillNemesis(_ProcessNemesis):
         return _wait_state(self.db, node, {None, "Z"})
 
     def inject(self) -> dict[str, Any]:
-        target, nodes = pick_any(self.nodes, self.rng, self.db.primaries, self.targets)
+        target, nodes = pick_any(self.nodes, self.rng, self.primaries, self.targets)
         pids = {node: self.db.pid(node) for node in nodes}
         states = on_nodes(nodes, self._kill)
         return {"kind": "kill", "target": target, "nodes": nodes, "pids": pids,
@@ -118,7 +103,7 @@ class PauseNemesis(_ProcessNemesis):
         return _wait_state(self.db, node, {"T"})
 
     def inject(self) -> dict[str, Any]:
-        target, nodes = pick_any(self.nodes, self.rng, self.db.primaries, self.targets)
+        target, nodes = pick_any(self.nodes, self.rng, self.primaries, self.targets)
         states = on_nodes(nodes, self._pause)
         return {"kind": "pause", "target": target, "nodes": nodes,
                 "verified": all(s == "T" for s in states.values()), "states": states}

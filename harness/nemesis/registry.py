@@ -1,4 +1,10 @@
-"""Names a user can pass to --nemesis, and how each becomes a Nemesis for a cluster."""
+"""Names a user can pass to --nemesis, what each needs from the system, and how each is built.
+
+Each kind declares the DB abilities it needs (`harness.dbs.abilities`); `check_abilities`
+refuses a run whose system lacks one before anything starts, naming the nemesis, the system and
+the missing ability. A kind may also `prepare` the system before its nodes start (the clock
+fault switches on the system's clock hook), so the run itself never asks for a fault by name.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from harness.dbs.abilities import ClockHook, Primaries, Process, missing
 from harness.errors import UsageError
 from harness.nemesis.base import Nemesis
 from harness.nemesis.clock import ClockNemesis
@@ -18,21 +25,43 @@ from harness.remote.base import Remote
 
 @dataclass(frozen=True)
 class Cluster:
-    """What a nemesis may reach: the nodes (through `remote`), the DB's hooks, and the seeded random source."""
+    """What a nemesis may reach: the nodes (through `remote`), the DB, and the seeded random source."""
 
     remote: Remote
-    db: Any  # a harness.dbs.base.DB; process and clock faults also use its pid and process_state
+    db: Any  # a harness.dbs.base.DB with the abilities its nemesis kind requires
     addresses: dict[str, str]
     rng: random.Random
 
+    def primaries(self) -> list[str]:
+        """The current leaders, or none if the system cannot say (targets then fall back to random nodes)."""
+        return self.db.primaries() if isinstance(self.db, Primaries) else []
 
-NEMESES: dict[str, Callable[[Cluster], Nemesis]] = {
-    "partition": lambda c: PartitionNemesis(c.remote, c.addresses, c.db.peer_port(), c.rng, c.db.primaries),
-    "packet": lambda c: PacketNemesis(c.remote, c.addresses, c.db.peer_port(), c.rng, c.db.primaries),
-    "kill": lambda c: KillNemesis(c.db, list(c.addresses), c.rng),
-    "pause": lambda c: PauseNemesis(c.db, list(c.addresses), c.rng),
-    "clock": lambda c: ClockNemesis(c.remote, c.db, list(c.addresses), c.rng),
-}
+
+@dataclass(frozen=True)
+class NemesisKind:
+    name: str
+    description: str
+    build: Callable[[Cluster], Nemesis]
+    requires: tuple[type, ...] = ()
+    prepare: Callable[[Any], None] | None = None
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "description": self.description, "requires": [a.__name__ for a in self.requires]}
+
+
+KINDS: dict[str, NemesisKind] = {k.name: k for k in (
+    NemesisKind("partition", "network partitions between nodes (iptables), shapes drawn per fault, verified by probes",
+                lambda c: PartitionNemesis(c.remote, c.addresses, c.db.peer_port, c.rng, c.primaries)),
+    NemesisKind("packet", "delay, loss, duplication, reordering, corruption or bandwidth limits between nodes",
+                lambda c: PacketNemesis(c.remote, c.addresses, c.db.peer_port, c.rng, c.primaries)),
+    NemesisKind("kill", "SIGKILL node processes; the heal restarts them on their data",
+                lambda c: KillNemesis(c.db, list(c.addresses), c.rng, primaries=c.primaries), requires=(Process,)),
+    NemesisKind("pause", "SIGSTOP node processes; the heal sends SIGCONT",
+                lambda c: PauseNemesis(c.db, list(c.addresses), c.rng, primaries=c.primaries), requires=(Process,)),
+    NemesisKind("clock", "bump, strobe or reset node wall clocks (libfaketime), measured on the node",
+                lambda c: ClockNemesis(c.remote, c.db, list(c.addresses), c.rng, primaries=c.primaries),
+                requires=(Process, ClockHook), prepare=lambda db: db.enable_clock_hook()),
+)}
 
 
 def parse_nemesis(spec: str) -> list[str]:
@@ -41,13 +70,29 @@ def parse_nemesis(spec: str) -> list[str]:
     if names == ["none"]:
         return []
     if names == ["all"]:
-        return list(NEMESES)
+        return list(KINDS)
     if not names:
         raise UsageError("--nemesis needs a name (or 'all', or 'none')")
-    unknown = [n for n in names if n not in NEMESES]
+    unknown = [n for n in names if n not in KINDS]
     if unknown:
-        raise UsageError(f"unknown nemesis {', '.join(unknown)}; known: {', '.join(NEMESES)}, all, none")
+        raise UsageError(f"unknown nemesis {', '.join(unknown)}; known: {', '.join(KINDS)}, all, none")
     return list(dict.fromkeys(names))
+
+
+def check_abilities(names: list[str], db: Any) -> None:
+    """Refuse (UsageError) a nemesis whose abilities the DB does not declare, saying which and why."""
+    for name in names:
+        for ability in missing(db, KINDS[name].requires):
+            why = getattr(db, "lacks", {}).get(ability.__name__)
+            raise UsageError(f"nemesis {name} needs the {ability.label} ability ({ability.__name__}), which db "
+                             f"{db.name} does not have" + (f": {why}" if why else ""))
+
+
+def prepare(names: list[str], db: Any) -> None:
+    """Let each nemesis ready the system before its nodes start."""
+    for name in names:
+        if KINDS[name].prepare is not None:
+            KINDS[name].prepare(db)
 
 
 def build_nemesis(
@@ -55,4 +100,4 @@ def build_nemesis(
 ) -> list[Nemesis]:
     """One nemesis per name, in the given order (the order the final heal heals them in)."""
     cluster = Cluster(remote, db, addresses, rng)
-    return [NEMESES[name](cluster) for name in names]
+    return [KINDS[name].build(cluster) for name in names]

@@ -23,7 +23,7 @@ class Host:
     port: int = 22
     user: str = "root"
     key_file: str | None = None
-    strict_host_keys: bool = False  # True: the host must already be in ~/.ssh/known_hosts
+    strict_host_keys: bool = True  # the host must already be in known_hosts; False accepts any key (insecure)
 
 
 class SSHRemote:

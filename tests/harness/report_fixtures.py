@@ -11,11 +11,11 @@ from typing import Any
 
 from checkers.api import check_history
 from checkers.history import NEMESIS, HistoryWriter, read_history
-from harness.dbs.base import Definite
+from contract.client import Definite
 from harness.interpreter import Interpreter
 from harness.store import RunDir
-from workloads import register
 from workloads.generator import Generator
+from workloads.register import Register
 
 KINDS = ("partition", "clock", "kill")
 
@@ -105,7 +105,8 @@ def stale_run(root: Path, seconds: float = 1.5) -> Path:
     run = RunDir.create(root, "stale")
     conns = iter(range(10**6))
     with HistoryWriter(run.history) as history:
-        interp = Interpreter(history, Generator(register.register_ops(), 3, 5, 400), register.invoke,
+        workload = Register.from_pairs()
+        interp = Interpreter(history, Generator(workload.next_op, 3, 5, 400), workload.invoke,
                              lambda node: StaleRegister(node, next(conns)), ["n1", "n2", "n3"])
         interp.start(seconds)
         stop = threading.Event()

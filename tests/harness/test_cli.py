@@ -36,10 +36,28 @@ def assert_one_line(stderr: str, *words: str) -> None:
         (["run", "--time-limit", "soon"], ["--time-limit", "not a number"]),
         (["run", "--subnet", "10.1.2.3/8"], ["--subnet"]),
         (["run", "--subnet", "10.9.9.0/29"], ["too small"]),
-        (["run", "--bug", "typo"], ["unknown bug 'typo'", "stale-read"]),
-        (["run", "--read-mode", "fast"], ["unknown read mode 'fast'", "lease"]),
-        (["run", "--election-timeout-ms", "300:soon"], ["--election-timeout-ms", "LOW:HIGH"]),
+        (["run", "--subnet", "0.0.0.0/0"], ["--subnet", "private"]),
+        (["run", "--subnet", "127.0.0.0/24"], ["--subnet", "private"]),
+        (["run", "--subnet", "224.0.0.0/24"], ["--subnet", "private"]),
+        (["run", "--subnet", "172.17.0.0/24"], ["default bridge"]),
+        (["run", "--bug", "typo"], ["--db-opt bug=typo", "stale-read"]),
+        (["run", "--read-mode", "fast"], ["--db-opt read-mode=fast", "lease"]),
+        (["run", "--election-timeout-ms", "300:soon"], ["election-timeout-ms", "not a number"]),
         (["run", "--election-timeout-ms", "600:300"], ["600:300", "LOW <= HIGH"]),
+        (["run", "--db-opt", "colour=blue"], ["--db-opt colour", "no such option", "read-mode"]),
+        (["run", "--db-opt", "pre-vote"], ["KEY=VALUE"]),
+        (["run", "--db", "nosuch"], ["--db nosuch", "unknown", "raft"]),
+        (["run", "--db", "/nonexistent/db.py:X"], ["no such file"]),
+        (["run", "--workload", "nosuch"], ["--workload nosuch", "register"]),
+        (["run", "--workload-opt", "keys=0"], ["keys=0", "between"]),
+        (["run", "--time-limit", "nan"], ["--time-limit", "finite"]),
+        (["run", "--rate", "inf"], ["--rate", "finite"]),
+        (["run", "--concurrency", "1000000"], ["--concurrency", "1000"]),
+        (["run", "--image", "x", "--dockerfile", "y"], ["--image and --dockerfile"]),
+        (["run", "--ssh-key", "k"], ["--ssh-key", "--nodes-file"]),
+        (["run", "--nodes-file", "hosts", "--subnet", "10.9.9.0/24"], ["--subnet", "--nodes-file"]),
+        (["run", "--db", "etcd", "--bug", "stale-read"], ["--db raft"]),
+        (["clean", "--run-id", "x", "--all"], ["--run-id and --all"]),
         (["frobnicate"], ["invalid choice"]),
     ],
 )
@@ -90,16 +108,15 @@ def test_check_exit_codes_follow_the_verdict(tmp_path: Path) -> None:
 
 
 def test_node_options_reach_the_node_command_line() -> None:
-    from harness.cli import build_parser
-    from harness.dbs.raft import RaftOptions
+    """The old Raft flags are aliases of --db-opt; both end up as the node's own flags."""
+    from harness.cli import _db_opts, build_parser
+    from harness.dbs.raft import RaftDB, node_flags
 
     args = build_parser().parse_args(
-        ["run", "--bug", "lease-skew", "--bug", "stale-read", "--read-mode", "lease", "--no-pre-vote",
+        ["run", "--bug", "lease-skew", "--db-opt", "bug=stale-read", "--read-mode", "lease", "--no-pre-vote",
          "--election-timeout-ms", "150:300"]
     )
-    assert (args.bug, args.read_mode, args.no_pre_vote, args.election_timeout_ms) == (
-        ["lease-skew", "stale-read"], "lease", True, (150.0, 300.0))
-    options = RaftOptions(bugs=("lease-skew",), read_mode="lease", pre_vote=False, election_timeout_ms=(150, 300))
-    assert options.argv() == ["--bug", "lease-skew", "--read-mode", "lease", "--no-pre-vote",
-                              "--election-timeout-ms", "150:300"]
-    assert RaftOptions().argv() == []  # the defaults leave the node's own defaults alone
+    db = RaftDB.from_pairs(_db_opts(args))
+    assert node_flags(db.opts) == ["--bug", "stale-read", "--bug", "lease-skew", "--read-mode", "lease",
+                                   "--no-pre-vote", "--election-timeout-ms", "150:300"]
+    assert node_flags(RaftDB.from_pairs().opts) == []  # the defaults leave the node's own defaults alone

@@ -13,10 +13,10 @@ from typing import Any
 
 from checkers.api import check_history
 from checkers.history import HistoryWriter, read_history
-from harness.dbs.base import Definite, Indeterminate
+from contract.client import Definite, Indeterminate
 from harness.interpreter import Interpreter
-from workloads import register
 from workloads.generator import Generator
+from workloads.register import Register
 
 
 class MemoryRegister:
@@ -58,17 +58,18 @@ def test_interpreter_records_a_checkable_history(tmp_path: Path) -> None:
     MemoryRegister.data = {}
     path = tmp_path / "history.jsonl"
     conns = iter(range(1000))
+    workload = Register.from_pairs()
     with HistoryWriter(path) as history:
         interp = Interpreter(
             history,
-            Generator(register.register_ops(), seed=5, concurrency=4, rate=2000),
-            register.invoke,
+            Generator(workload.next_op, seed=5, concurrency=4, rate=2000),
+            workload.invoke,
             lambda node: MemoryRegister(node, next(conns)),
             ["n1", "n2"],
         )
         interp.start(1.0)
         assert interp.join(30)
-        interp.final_reads(list(register.KEYS), "n1")
+        interp.final_ops(workload.final_ops(), "n1")
     events = read_history(path)
     assert len(events) == 2 * interp.stats.total
     assert interp.stats.ok > 100 and interp.stats.info > 0 and interp.stats.fail > 0

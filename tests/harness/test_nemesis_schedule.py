@@ -13,7 +13,7 @@ from harness.errors import UsageError
 from harness.nemesis.base import HealError
 from harness.nemesis.clock import ClockNemesis, bump_offset, offset_text
 from harness.nemesis.packet import FAULTS, delayer_args, draw, netem_args
-from harness.nemesis.registry import NEMESES, parse_nemesis
+from harness.nemesis.registry import KINDS, check_abilities, parse_nemesis, prepare
 from harness.nemesis.schedule import Schedule
 
 
@@ -70,28 +70,46 @@ def test_final_heal_heals_all_even_when_one_fails_and_reports_it(tmp_path: Path)
 
 
 def test_parse_nemesis_lists_all_and_none() -> None:
-    assert parse_nemesis("all") == list(NEMESES) == ["partition", "packet", "kill", "pause", "clock"]
+    assert parse_nemesis("all") == list(KINDS) == ["partition", "packet", "kill", "pause", "clock"]
     assert parse_nemesis("kill, clock,kill") == ["kill", "clock"]
     assert parse_nemesis("none") == []
     with pytest.raises(UsageError, match="unknown nemesis bogus"):
         parse_nemesis("partition,bogus")
 
 
-def test_clock_refuses_a_db_it_cannot_skew() -> None:
-    class StaticGo:
-        name = "etcd"
+def test_clock_is_refused_for_a_db_without_the_clock_hook_ability() -> None:
+    """Before anything starts: the message names the nemesis, the system, the ability and why."""
+    from harness.dbs.base import DB
+    from harness.dbs.daemon import DaemonDB
 
-    with pytest.raises(UsageError, match="cannot skew etcd"):
-        ClockNemesis(None, StaticGo(), ["n1"], random.Random(0))  # type: ignore[arg-type]
+    class GoDaemon(DaemonDB):
+        name = "etcd"
+        lacks = {"ClockHook": "a Go binary reads the clock without libc"}
+
+    class Bare(DB):
+        name = "bare"
+
+    for cls in (GoDaemon, Bare):
+        cls.__abstractmethods__ = frozenset()  # only the declared abilities matter here
+    with pytest.raises(UsageError, match=r"nemesis clock needs the clock hook .*db etcd does not have: a Go binary"):
+        check_abilities(["partition", "kill", "clock"], GoDaemon({}))
+    with pytest.raises(UsageError, match=r"nemesis kill needs the process control .*db bare does not have$"):
+        check_abilities(["partition", "kill"], Bare({}))
+    check_abilities(["partition", "packet"], Bare({}))  # network faults need nothing of the system
 
 
 def test_raft_nodes_get_the_clock_hook_only_when_asked() -> None:
-    from harness.dbs.raft import CLOCK_FILE, RaftDB, RaftOptions
+    from harness.dbs.daemon import CLOCK_FILE
+    from harness.dbs.raft import RaftDB
 
-    with pytest.raises(UsageError, match=r"cannot skew raft: .*started without it"):
-        ClockNemesis(None, RaftDB(None, {"n1": "10.0.0.1"}), ["n1"], random.Random(0))  # type: ignore[arg-type]
-    hooked = RaftDB(None, {"n1": "10.0.0.1"}, RaftOptions(clock_hook=True))  # type: ignore[arg-type]
-    assert ClockNemesis(None, hooked, ["n1"], random.Random(0)).file == CLOCK_FILE  # type: ignore[arg-type]
+    db = RaftDB.from_pairs()
+    with pytest.raises(UsageError, match=r"cannot skew raft: its clock hook was not switched on"):
+        ClockNemesis(None, db, ["n1"], random.Random(0))  # type: ignore[arg-type]
+    assert db.clock_prelude() == "" and db.settings()["clock_hook"] is False
+    prepare(["partition", "clock"], db)
+    assert ClockNemesis(None, db, ["n1"], random.Random(0)).file == CLOCK_FILE  # type: ignore[arg-type]
+    assert "LD_PRELOAD" in db.clock_prelude() and db.settings()["clock_hook"] is True
+
 
 
 def test_clock_offsets_span_milliseconds_to_minutes_in_libfaketime_syntax() -> None:

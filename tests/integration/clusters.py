@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import docker
 
 from harness.containers import RUN_LABEL, DockerCluster
-from harness.dbs.raft import RaftDB, RaftOptions
+from harness.dbs.base import Nodes
+from harness.dbs.raft import RaftDB
 from harness.remote.docker import DockerRemote
 
 
@@ -40,14 +41,18 @@ class Cluster:
 @contextmanager
 def started_cluster(
     client: docker.DockerClient, image: str, subnet: str, count: int, prefix: str = "test",
-    options: RaftOptions | None = None,
+    db_opts: tuple[str, ...] = (), clock_hook: bool = False,
 ) -> Iterator[Cluster]:
-    """Running Raft nodes with a leader; removed afterwards, and checked to be gone."""
+    """Running Raft nodes (with `--db-opt` pairs, and the clock hook if asked) with a leader; removed
+    afterwards, and checked to be gone."""
     run_id = f"{prefix}-{secrets.token_hex(4)}"
     cluster = DockerCluster(client, run_id, image, subnet, count)
     try:
         remote = cluster.create()
-        db = RaftDB(remote, cluster.addresses, options or RaftOptions())
+        db = RaftDB.from_pairs(db_opts)
+        if clock_hook:
+            db.enable_clock_hook()
+        db.bind(Nodes(remote, cluster.addresses))
         for node in cluster.nodes:
             db.setup(node)
         db.wait_ready(60)

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 import pytest
 from clusters import Cluster, started_cluster
 
-from harness.dbs.raft import DATA_DIR, RaftOptions
+from harness.dbs.raft import RaftDB
 from harness.nemesis.clock import ClockNemesis
 from harness.nemesis.packet import PacketNemesis
 from harness.nemesis.partition import PartitionNemesis
@@ -66,7 +66,7 @@ TCP_SEND = (
 def five(docker_client, node_image, free_subnet) -> Iterator[Cluster]:
     """Five running Raft nodes shared by this module's tests, with the clock hook for the clock tests."""
     with started_cluster(docker_client, node_image, free_subnet("10.241"), 5, "test-nemesis",
-                         RaftOptions(clock_hook=True)) as c:
+                         clock_hook=True) as c:
         yield c
 
 
@@ -97,7 +97,7 @@ def transfer_s(c: Cluster, src: str, dst: str, size: int) -> float:
 
 
 def packet(c: Cluster) -> PacketNemesis:
-    return PacketNemesis(c.remote, c.addresses, c.db.peer_port(), random.Random(1), c.db.primaries)
+    return PacketNemesis(c.remote, c.addresses, c.db.peer_port, random.Random(1), c.db.primaries)
 
 
 # --- partition -------------------------------------------------------------------------------
@@ -105,7 +105,7 @@ def packet(c: Cluster) -> PacketNemesis:
 
 def test_isolating_the_leader_cuts_it_off_and_heal_restores(five: Cluster) -> None:
     leader = five.db.wait_ready(60)
-    nemesis = PartitionNemesis(five.remote, five.addresses, five.db.peer_port(), random.Random(2),
+    nemesis = PartitionNemesis(five.remote, five.addresses, five.db.peer_port, random.Random(2),
                                five.db.primaries, shapes=["primary"])
     try:
         done = nemesis.inject()
@@ -120,7 +120,7 @@ def test_isolating_the_leader_cuts_it_off_and_heal_restores(five: Cluster) -> No
 
 
 def test_majorities_ring_leaves_each_node_a_different_majority(five: Cluster) -> None:
-    nemesis = PartitionNemesis(five.remote, five.addresses, five.db.peer_port(), random.Random(3),
+    nemesis = PartitionNemesis(five.remote, five.addresses, five.db.peer_port, random.Random(3),
                                shapes=["majorities-ring"])
     try:
         grudge = nemesis.inject()["grudge"]
@@ -231,7 +231,7 @@ def test_kill_the_leader_then_heal_restarts_it_on_the_same_data(five: Cluster) -
     conn = db.connect(leader, 5)
     conn.write("nemesis-kill", 41)
     conn.close()
-    inode_before = five.remote.exec(leader, ["stat", "-c", "%i %s", f"{DATA_DIR}/log.bin"]).stdout.split()
+    inode_before = five.remote.exec(leader, ["stat", "-c", "%i %s", f"{RaftDB.data_dir}/log.bin"]).stdout.split()
     nemesis = KillNemesis(db, list(five.addresses), random.Random(4), targets=["primaries"])
     try:
         done = nemesis.inject()
@@ -242,7 +242,7 @@ def test_kill_the_leader_then_heal_restarts_it_on_the_same_data(five: Cluster) -
     restarted = healed["restarted"][leader]
     assert restarted["new_pid"] != restarted["old_pid"] == done["pids"][leader]
     assert db.process_state(leader) in ("R", "S")
-    inode_after = five.remote.exec(leader, ["stat", "-c", "%i %s", f"{DATA_DIR}/log.bin"]).stdout.split()
+    inode_after = five.remote.exec(leader, ["stat", "-c", "%i %s", f"{RaftDB.data_dir}/log.bin"]).stdout.split()
     assert inode_after[0] == inode_before[0] and int(inode_after[1]) >= int(inode_before[1]), "same log file"
     new_leader = db.wait_ready(60)
     conn = db.connect(new_leader, 5)

@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 
 from checkers.history import read_history
-from harness.nemesis.registry import NEMESES, parse_nemesis
-from harness.run import RunConfig, run
+from harness.nemesis.registry import KINDS
+from harness.platform import DockerPlatform
+from harness.run import run
+from harness.test import RunOptions, make_test
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -23,11 +25,10 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_all_nemeses_run_is_valid_records_every_fault_and_leaves_nothing(
     leftovers, node_image, free_subnet, tmp_path: Path
 ) -> None:
-    config = RunConfig(
-        test_name="it-nemesis-all", nodes=5, subnet=free_subnet("10.242"), time_limit=30, nemesis=parse_nemesis("all"),
-        nemesis_interval=1.0, concurrency=6, rate=50, seed=7, results_root=tmp_path,
-    )
-    outcome = run(config, say=lambda *_: None)
+    test = make_test(nemesis="all", platform=DockerPlatform(free_subnet("10.242")), name="it-nemesis-all",
+                     options=RunOptions(nodes=5, time_limit=30, nemesis_interval=1.0, concurrency=6, rate=50, seed=7,
+                                        results_root=tmp_path))
+    outcome = run(test, say=lambda *_: None)
     r = outcome.results
     assert leftovers(r["run_id"]) == []
     assert r["problems"] == [], r["problems"]
@@ -36,13 +37,13 @@ def test_all_nemeses_run_is_valid_records_every_fault_and_leaves_nothing(
     events = [e for e in read_history(outcome.run_dir / "history.jsonl") if e.process == "nemesis"]
     done = [e for e in events if e.type == "info"]
     assert not [e for e in done if e.error], "no injection or heal failed"
-    for name in NEMESES:
+    for name in KINDS:
         starts = [e.value for e in done if e.f == f"start-{name}"]
         stops = [e.value for e in done if e.f == f"stop-{name}"]
         assert starts, f"{name} was never injected"
         assert stops and stops[-1]["verified"] is True, f"{name} was not healed and verified at the end"
     # The final heal heals everything, last.
-    assert [e.f for e in done[-len(NEMESES):]] == [f"stop-{name}" for name in NEMESES]
+    assert [e.f for e in done[-len(KINDS):]] == [f"stop-{name}" for name in KINDS]
     # Every event says exactly what was done.
     for e in done:
         if e.f.startswith("start-"):

@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.docker, pytest.mark.timeout(300)]
 
 def test_partition_cuts_exactly_the_grudge_and_heal_restores(raft_cluster) -> None:
     c = raft_cluster
-    nemesis = PartitionNemesis(c.remote, c.cluster.addresses, c.db.peer_port(), random.Random(1))
+    nemesis = PartitionNemesis(c.remote, c.cluster.addresses, c.db.peer_port, random.Random(1))
     assert nemesis.can_reach("n1", "n2") and nemesis.can_reach("n2", "n1")
 
     nemesis.cut(grudge_of([["n1"], ["n2", "n3"]]))
@@ -34,7 +34,7 @@ def test_partition_cuts_exactly_the_grudge_and_heal_restores(raft_cluster) -> No
 
 def test_random_injection_records_a_verified_cut(raft_cluster) -> None:
     c = raft_cluster
-    nemesis = PartitionNemesis(c.remote, c.cluster.addresses, c.db.peer_port(), random.Random(7), shapes=["halves"])
+    nemesis = PartitionNemesis(c.remote, c.cluster.addresses, c.db.peer_port, random.Random(7), shapes=["halves"])
     try:
         done = nemesis.inject()
     finally:

@@ -8,18 +8,19 @@ from pathlib import Path
 import pytest
 
 from checkers.history import read_history
+from harness.platform import DockerPlatform
 from harness.report.data import fault_windows
-from harness.run import RunConfig, run
+from harness.run import run
+from harness.test import RunOptions, make_test
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(600)]
 
 
 def test_partition_run_is_valid_and_leaves_nothing(leftovers, node_image, tmp_path: Path) -> None:
-    config = RunConfig(
-        test_name="it-partition", nodes=3, subnet="10.233.0.0/24", time_limit=20, nemesis_interval=4,
-        concurrency=6, rate=60, seed=42, results_root=tmp_path,
-    )
-    outcome = run(config, say=lambda *_: None)
+    test = make_test(nemesis="partition", platform=DockerPlatform("10.233.0.0/24"), name="it-partition",
+                     options=RunOptions(nodes=3, time_limit=20, nemesis_interval=4, concurrency=6, rate=60, seed=42,
+                                        results_root=tmp_path))
+    outcome = run(test, say=lambda *_: None)
     r = outcome.results
     assert leftovers(r["run_id"]) == []
     assert r["problems"] == [], r["problems"]

@@ -20,13 +20,15 @@ from typing import Any
 
 import pytest
 
-from harness.dbs.raft import RaftOptions
+from harness.dbs.abilities import ClockHook, Primaries, Process
 from harness.nemesis.clock import ClockNemesis
 from harness.nemesis.grudges import grudge_of, isolate
 from harness.nemesis.partition import PartitionNemesis
 from harness.nemesis.process import KillNemesis, revive
-from harness.nemesis.registry import NEMESES, Cluster
-from harness.run import RunConfig, RunOutcome, run
+from harness.nemesis.registry import KINDS, Cluster, NemesisKind
+from harness.platform import DockerPlatform
+from harness.run import RunOutcome, run
+from harness.test import RunOptions, make_test
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -66,7 +68,7 @@ class LagThenKillLeader:
         self.rng = c.rng
         self.lag_s = lag_s
         self.tries = tries
-        self.partition = PartitionNemesis(c.remote, c.addresses, c.db.peer_port(), c.rng)
+        self.partition = PartitionNemesis(c.remote, c.addresses, c.db.peer_port, c.rng)
 
     def inject(self) -> dict[str, Any]:
         attempts: list[dict[str, Any]] = []
@@ -120,7 +122,7 @@ class SkewAndIsolateLeader:
         self.nodes = sorted(c.addresses)
         self.skew_s = skew_s
         self.clock = ClockNemesis(c.remote, c.db, self.nodes, c.rng)
-        self.partition = PartitionNemesis(c.remote, c.addresses, c.db.peer_port(), c.rng)
+        self.partition = PartitionNemesis(c.remote, c.addresses, c.db.peer_port, c.rng)
 
     def inject(self) -> dict[str, Any]:
         leader = _leader(self.db)
@@ -135,20 +137,23 @@ class SkewAndIsolateLeader:
         return {**self.clock.heal(), "kind": f"heal-{self.name}"}
 
 
-AIMED: dict[str, Callable[[Cluster], object]] = {
-    "partition": lambda c: PartitionNemesis(c.remote, c.addresses, c.db.peer_port(), c.rng, c.db.primaries,
-                                            shapes=["primary"]),
-    "kill": lambda c: KillNemesis(c.db, list(c.addresses), c.rng, targets=["all"]),
-    "lag-kill": LagThenKillLeader,
-    "skew-isolate": SkewAndIsolateLeader,
-}
+AIMED: dict[str, NemesisKind] = {k.name: k for k in (
+    NemesisKind("partition", "isolate the leader",
+                lambda c: PartitionNemesis(c.remote, c.addresses, c.db.peer_port, c.rng, c.primaries,
+                                           shapes=["primary"]), requires=(Primaries,)),
+    NemesisKind("kill", "kill every node", lambda c: KillNemesis(c.db, list(c.addresses), c.rng, targets=["all"]),
+                requires=(Process,)),
+    NemesisKind("lag-kill", "lag a follower, kill the leader", LagThenKillLeader, requires=(Process, Primaries)),
+    NemesisKind("skew-isolate", "isolate the leader, then set its clock back", SkewAndIsolateLeader,
+                requires=(Process, Primaries, ClockHook), prepare=lambda db: db.enable_clock_hook()),
+)}
 
 
 @pytest.fixture
 def aimed_nemeses(monkeypatch: pytest.MonkeyPatch) -> None:
     """Partitions isolate the leader; kills hit every node; "lag-kill" and "skew-isolate" are added."""
-    for name, make in AIMED.items():
-        monkeypatch.setitem(NEMESES, name, make)
+    for name, kind in AIMED.items():
+        monkeypatch.setitem(KINDS, name, kind)
 
 
 # Per fault: (time limit s, clients, ops/s, nemesis interval s, op timeout s). The register
@@ -170,14 +175,13 @@ READ_MODE = {"skew-isolate": "lease"}
 
 def _run(tmp_path: Path, subnet: str, nemesis: str, bug: str | None, seed: int = 11) -> RunOutcome:
     time_limit, clients, rate, interval, op_timeout = LOAD[nemesis]
-    options = RaftOptions(bugs=(bug,) if bug else (), read_mode=READ_MODE.get(nemesis, "readindex"),
-                          clock_hook=nemesis == "skew-isolate")
-    config = RunConfig(
-        test_name=f"it-bug-{bug or 'control'}-{nemesis}", nodes=3, subnet=subnet, time_limit=time_limit,
-        nemesis=[nemesis], nemesis_interval=interval, concurrency=clients, rate=rate, op_timeout=op_timeout,
-        recovery_time=20, seed=seed, raft=options, results_root=tmp_path,
-    )
-    return run(config, say=lambda *_: None)
+    db_opts = [f"read-mode={READ_MODE.get(nemesis, 'readindex')}"] + ([f"bug={bug}"] if bug else [])
+    test = make_test(db_opts=db_opts, nemesis=nemesis, platform=DockerPlatform(subnet),
+                     name=f"it-bug-{bug or 'control'}-{nemesis}",
+                     options=RunOptions(nodes=3, time_limit=time_limit, nemesis_interval=interval,
+                                        concurrency=clients, rate=rate, op_timeout=op_timeout, recovery_time=20,
+                                        seed=seed, results_root=tmp_path))
+    return run(test, say=lambda *_: None)
 
 
 def _verdict(outcome: RunOutcome, leftovers: Callable[[str], list[str]]) -> bool | str:

@@ -1,0 +1,132 @@
+"""A test is data: the parts (system, workload, faults, platform) and the options that shape a run.
+
+Like Jepsen's test map, a `Test` names no concrete system: `make_test` resolves names given on
+the command line (or by a pytest test, or a matrix) into parts, parses each part's own options,
+and checks that the parts fit together (the workload's operations exist in the system's client;
+every fault's abilities exist in the system; the cluster is big enough) before anything is
+created, so a refused test leaves no results folder and no container behind.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from contract.options import OptionError
+from harness import plugins
+from harness.dbs import BUILTIN as BUILTIN_DBS
+from harness.dbs.base import DB
+from harness.errors import UsageError
+from harness.nemesis.registry import check_abilities, parse_nemesis
+from harness.platform import DockerPlatform, Platform
+from workloads import BUILTIN as BUILTIN_WORKLOADS
+from workloads.base import Workload
+
+DB_KIND = plugins.Kind("--db", DB, BUILTIN_DBS, "harness.dbs")
+WORKLOAD_KIND = plugins.Kind("--workload", Workload, BUILTIN_WORKLOADS, "harness.workloads")
+DEFAULT_DB = "raft"
+DEFAULT_WORKLOAD = "register"
+MAX_CONCURRENCY = 1000  # client threads; more would exhaust the harness, not the system
+MAX_SECONDS = 7 * 24 * 3600
+
+
+@dataclass
+class RunOptions:
+    """What shapes a run of any system: size, duration, load, rhythm of faults, seed, where results go."""
+
+    nodes: int = 5
+    time_limit: float = 60.0
+    nemesis_interval: float = 10.0
+    concurrency: int = 10
+    rate: float = 100.0
+    op_timeout: float = 5.0
+    recovery_time: float = 30.0
+    ready_timeout: float = 60.0
+    seed: int = field(default_factory=lambda: secrets.randbelow(2**31))
+    results_root: Path = Path("results")
+
+    def check(self) -> None:
+        """Finite, positive and sane, or a UsageError naming the option."""
+        for name, value, high in (("--time-limit", self.time_limit, MAX_SECONDS),
+                                  ("--nemesis-interval", self.nemesis_interval, MAX_SECONDS),
+                                  ("--rate", self.rate, 1e6), ("--op-timeout", self.op_timeout, 3600),
+                                  ("--recovery-time", self.recovery_time, 3600),
+                                  ("--ready-timeout", self.ready_timeout, 3600)):
+            if not (isinstance(value, int | float) and math.isfinite(value) and 0 < value <= high):
+                raise UsageError(f"{name} must be a finite number above 0 and at most {high:g}, got {value}")
+        if not 1 <= self.concurrency <= MAX_CONCURRENCY:
+            raise UsageError(f"--concurrency must be between 1 and {MAX_CONCURRENCY}, got {self.concurrency}")
+        if not 1 <= self.nodes <= 255:
+            raise UsageError(f"--nodes must be between 1 and 255, got {self.nodes}")
+        if not 0 <= self.seed < 2**63:
+            raise UsageError(f"--seed must be between 0 and 2^63, got {self.seed}")
+
+
+@dataclass
+class Test:
+    """One test, ready to run: every part resolved and checked against the others."""
+
+    name: str
+    db: DB
+    workload: Workload
+    nemesis: list[str]
+    platform: Platform
+    options: RunOptions
+    db_spec: str = DEFAULT_DB
+    workload_spec: str = DEFAULT_WORKLOAD
+    argv: list[str] | None = None  # the command line that made it, recorded for replay
+
+    def describe(self) -> dict[str, Any]:
+        """The test as results.json records it (configuration; where it ran is recorded by the run)."""
+        o = self.options
+        return {
+            "test_name": self.name, "db": self.db_spec, "db_options": self.db.settings(),
+            "workload": self.workload_spec, "workload_options": self.workload.settings(), "nemesis": self.nemesis,
+            "nodes": o.nodes, "time_limit": o.time_limit, "nemesis_interval": o.nemesis_interval,
+            "concurrency": o.concurrency, "rate": o.rate, "op_timeout": o.op_timeout,
+            "recovery_time": o.recovery_time, "ready_timeout": o.ready_timeout, "seed": o.seed,
+            "results_root": str(o.results_root), "argv": self.argv,
+        }
+
+
+def make_test(
+    db: str = DEFAULT_DB,
+    db_opts: Sequence[str] = (),
+    workload: str = DEFAULT_WORKLOAD,
+    workload_opts: Sequence[str] = (),
+    nemesis: str | Sequence[str] = "partition",
+    platform: Platform | None = None,
+    options: RunOptions | None = None,
+    name: str | None = None,
+    argv: list[str] | None = None,
+) -> Test:
+    """Resolve and check a test's parts (UsageError, naming the flag, for anything that cannot work).
+
+    `db` and `workload` are names, `FILE.py:Class` or `module:Class` (see `harness.plugins`);
+    `db_opts`/`workload_opts` are "KEY=VALUE" strings; `nemesis` a comma list or names.
+    """
+    options = options or RunOptions()
+    options.check()
+    db_class = plugins.load(DB_KIND, db)
+    workload_class = plugins.load(WORKLOAD_KIND, workload)
+    try:
+        the_db = db_class.from_pairs(db_opts)
+        the_workload = workload_class.from_pairs(workload_opts)
+    except OptionError as e:
+        raise UsageError(str(e)) from None
+    if options.nodes < db_class.min_nodes:
+        raise UsageError(f"--nodes {options.nodes}: db {db_class.name} needs at least {db_class.min_nodes} nodes")
+    client = getattr(db_class, "connection", None)
+    lacking = [op for op in workload_class.requires if not callable(getattr(client, op, None))]
+    if lacking:
+        raise UsageError(f"workload {workload_class.name} needs the client operation(s) {', '.join(lacking)}, "
+                         f"which db {db_class.name}'s client ({getattr(client, '__name__', client)}) does not have")
+    names = parse_nemesis(nemesis) if isinstance(nemesis, str) else parse_nemesis(",".join(nemesis))
+    check_abilities(names, the_db)
+    platform = platform or DockerPlatform()
+    test_name = name or f"{db_class.name}-{workload_class.name}"
+    return Test(test_name, the_db, the_workload, names, platform, options, db, workload, argv)
