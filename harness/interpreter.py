@@ -104,11 +104,11 @@ class Interpreter:
             t.join(max(0.0, deadline - time.monotonic()))
         return not any(t.is_alive() for t in self._threads)
 
-    def final_ops(self, ops: list[Op], node: str) -> None:
-        """The workload's final operations after the cluster has healed (e.g. a read of every key)."""
+    def run_ops(self, ops: list[Op], node: str) -> list[Completion]:
+        """Operations outside the workload's stream, one after another on `node` (a workload's initial
+        and final operations), each under a process id of its own."""
         conn = self.connect(node)
         try:
-            for op in ops:
-                self.perform(self._new_process(), conn, op)
+            return [self.perform(self._new_process(), conn, op) for op in ops]
         finally:
             conn.close()

@@ -141,6 +141,12 @@ def _run(test: Test, run_dir: RunDir, say: Callable[[str], None], progress: Prog
         generator = Generator(workload.next_op, o.seed, o.concurrency, o.rate)
         interp = Interpreter(history, generator, workload.invoke, lambda node: db.connect(node, o.op_timeout),
                              nodes.names)
+        initial = workload.initial_ops()
+        if initial:
+            done = interp.run_ops(initial, leader or nodes.names[0])
+            if any(c.type != "ok" for c in done):
+                raise HarnessError(f"the {workload.name} workload's initial operations did not all succeed: "
+                                   + ", ".join(f"{c.type} {c.error or ''}".strip() for c in done))
         workload_started = time.monotonic()
         interp.start(o.time_limit)
         if nemeses:
@@ -188,7 +194,7 @@ def _teardown(test: Test, db: DB | None, interp: Interpreter | None, schedule: S
         if final:
             try:
                 node = db.wait_ready(o.recovery_time)
-                interp.final_ops(final, node or test.db.nodes.names[0])
+                interp.run_ops(final, node or test.db.nodes.names[0])
             except (HarnessError, RemoteError) as e:
                 problems.append(f"recovery: {e}")
     if db is not None:

@@ -6,4 +6,7 @@ plug-ins add theirs through the `harness.workloads` entry point group.
 
 BUILTIN = {
     "register": "workloads.register:Register",
+    "set": "workloads.set:Set",
+    "counter": "workloads.counter:Counter",
+    "bank": "workloads.bank:Bank",
 }

@@ -53,6 +53,11 @@ class Workload(ABC):
     def invoke(self, conn: Any, op: Op) -> Completion:
         """Perform `op` through `conn`; Definite errors become fail, Indeterminate ones info."""
 
+    def initial_ops(self) -> list[Op]:
+        """Operations run once before the clients start, recorded in the history (e.g. opening
+        balances); a run whose initial operations do not all succeed is a harness failure."""
+        return []
+
     def final_ops(self) -> list[Op]:
         """Operations run once after the cluster has healed: what the system ends up holding."""
         return []

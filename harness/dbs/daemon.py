@@ -56,7 +56,7 @@ class DaemonDB(DB, Process):
     data_dir: ClassVar[str] = "/var/lib/harness-db"
     log_file: ClassVar[str] = "/var/log/harness-db/node.log"
     pid_file: ClassVar[str] = "/var/run/harness-db.pid"
-    start_timeout: ClassVar[float] = 10.0
+    start_timeout: ClassVar[float] = 30.0  # generous: on a loaded machine a cold Python start takes seconds
 
     @abstractmethod
     def command(self, node: str) -> list[str]:

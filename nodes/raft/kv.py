@@ -3,8 +3,12 @@
 Commands are plain JSON dicts so they can be stored in the Raft log verbatim.
 Reads are commands too: applying them in log order is what makes log-mode
 reads linearizable. A transaction (``txn``) is one command, hence one log
-entry, so it is applied atomically: list-append micro-ops (``append`` to the
-list at a key, ``r`` to read it) in the shape Elle's list-append checker reads.
+entry, so it is applied atomically. Its micro-ops are the ones the harness's
+transactional workloads need, in the shapes Elle reads: ``append`` (to the list
+at a key) and ``r`` (read a key) for list-append; ``w`` (write) and ``r`` for
+rw-register; ``add`` (to a number) for counters; ``cas`` ([expected, new]) for
+transfers that must not act on a stale balance. If any micro-op cannot apply
+(append to a non-list, add to a non-number, a cas mismatch), none does.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import json
 from typing import Any
 
 OPS = ("read", "write", "cas", "txn")
-MICRO_OPS = ("append", "r")
+MICRO_OPS = ("append", "r", "w", "add", "cas")
 
 
 def _parse_txn(value: Any) -> list[list[Any]]:
@@ -21,9 +25,14 @@ def _parse_txn(value: Any) -> list[list[Any]]:
         raise ValueError("txn value must be a non-empty list of micro-ops")
     for micro in value:
         if not (isinstance(micro, list) and len(micro) == 3 and micro[0] in MICRO_OPS and isinstance(micro[1], str)):
-            raise ValueError(f"bad micro-op {micro!r}: want [\"append\", key, value] or [\"r\", key, null]")
-        if micro[0] == "r" and micro[2] is not None:
+            raise ValueError(f"bad micro-op {micro!r}: want [f, key, value] with f one of {', '.join(MICRO_OPS)}")
+        f, _, arg = micro
+        if f == "r" and arg is not None:
             raise ValueError("a read micro-op carries null")
+        if f == "add" and (isinstance(arg, bool) or not isinstance(arg, int | float)):
+            raise ValueError("an add micro-op carries a number")
+        if f == "cas" and not (isinstance(arg, list) and len(arg) == 2):
+            raise ValueError("a cas micro-op carries [expected, new]")
     return [list(m) for m in value]
 
 
@@ -83,23 +92,34 @@ class KV:
     def _apply_txn(self, micro_ops: list[list[Any]]) -> dict[str, Any]:
         """All micro-ops or none: they run on copies of the touched keys, stored only if all succeed.
 
-        Later micro-ops see earlier ones' appends. Appending to a key that holds
-        something other than a list (e.g. a register write) fails the whole txn.
+        Later micro-ops see earlier ones' effects. The reply fills in what each read saw; other
+        micro-ops are echoed as given.
         """
-        touched: dict[str, list[Any] | None] = {}
+        touched: dict[str, Any] = {}
         done = []
         for f, key, value in micro_ops:
             if key not in touched:
-                current = self.data.get(key)
+                touched[key] = json.loads(json.dumps(self.data.get(key)))
+            current = touched[key]
+            if f == "r":
+                done.append([f, key, json.loads(json.dumps(current))])
+                continue
+            if f == "append":
                 if current is not None and not isinstance(current, list):
                     return {"status": "fail", "error": "not-a-list", "value": key}
-                touched[key] = json.loads(json.dumps(current))
-            if f == "r":
-                done.append([f, key, json.loads(json.dumps(touched[key]))])
+                touched[key] = [*(current or []), value]
+            elif f == "w":
+                touched[key] = value
+            elif f == "add":
+                if current is not None and (isinstance(current, bool) or not isinstance(current, int | float)):
+                    return {"status": "fail", "error": "not-a-number", "value": key}
+                touched[key] = (current or 0) + value
+            elif not _same(current, value[0]):  # cas
+                return {"status": "fail", "error": "cas-mismatch", "value": key}
             else:
-                touched[key] = [*(touched[key] or []), value]
-                done.append([f, key, value])
+                touched[key] = value[1]
+            done.append([f, key, value])
         for key, value in touched.items():
-            if value is not None:
+            if value is not None or key in self.data:
                 self.data[key] = value
         return {"status": "ok", "value": done}

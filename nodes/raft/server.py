@@ -107,6 +107,7 @@ class Node:
         self.client_port = client_port
         self.listen = listen
         self.clock = wall_ms if "lease-skew" in config.bugs else monotonic_ms
+        self.bugs = config.bugs
         self.storage = Storage(data_dir)
         self.core = Core(
             node_id,
@@ -294,6 +295,14 @@ class Node:
             return {"status": "fail", "error": "bad-request"}
         if op == "read" and self.read_mode != "log":
             return await self._read(command["key"])
+        if op == "txn" and "split-txn" in self.bugs and len(command["value"]) > 1:
+            return await self._split_txn(command["value"])
+        if op == "txn" and "uncommitted-read" in self.bugs and all(m[0] == "r" for m in command["value"]):
+            return self._uncommitted_read(command["value"])
+        return await self._replicate(command)
+
+    async def _replicate(self, command: dict[str, Any]) -> dict[str, Any]:
+        """Propose a command, wait until it is applied, and return its result."""
         index = self.core.propose(command, self.clock())
         if index is None:
             return self._not_leader()
@@ -309,6 +318,31 @@ class Node:
             if self.pending.get(index) is not None and self.pending[index].future is future:
                 del self.pending[index]
             return {"status": "info", "error": "timeout"}
+
+    async def _split_txn(self, micro_ops: list[list[Any]]) -> dict[str, Any]:
+        """Seeded bug split-txn: each micro-op goes through the log as its own entry, one after the
+        other, so other clients' commands land in between: the transaction is not atomic."""
+        done = []
+        for micro in micro_ops:
+            reply = await self._replicate({"op": "txn", "value": [micro]})
+            if reply.get("status") != "ok":
+                return reply
+            done.append(reply["value"][0])
+        return {"status": "ok", "value": done}
+
+    def _uncommitted_read(self, micro_ops: list[list[Any]]) -> dict[str, Any]:
+        """Seeded bug uncommitted-read: a leader answers a read-only transaction at once from its
+        state with every entry in its log applied, committed or not: a cut-off leader's clients
+        read writes that the majority never accepts."""
+        if self.core.role is not Role.LEADER:
+            return self._not_leader()
+        scratch = KV()
+        scratch.restore(self.kv.snapshot())
+        for index in range(self.last_applied + 1, self.core.last_index + 1):
+            command = self.core.entry(index).command
+            if command is not None:
+                scratch.apply(command)
+        return scratch.apply({"op": "txn", "value": micro_ops})
 
     async def _read(self, key: str) -> dict[str, Any]:
         self._read_ids += 1

@@ -69,7 +69,7 @@ def test_interpreter_records_a_checkable_history(tmp_path: Path) -> None:
         )
         interp.start(1.0)
         assert interp.join(30)
-        interp.final_ops(workload.final_ops(), "n1")
+        interp.run_ops(workload.final_ops(), "n1")
     events = read_history(path)
     assert len(events) == 2 * interp.stats.total
     assert interp.stats.ok > 100 and interp.stats.info > 0 and interp.stats.fail > 0

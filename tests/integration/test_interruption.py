@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -55,16 +56,22 @@ def run_id_of(results: Path) -> str:
     return m.group(1)
 
 
-def test_ctrl_c_heals_and_removes_everything(leftovers, node_image, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("sig", "again"), [(signal.SIGINT, False), (signal.SIGTERM, True)])
+def test_interrupt_heals_and_removes_everything(sig: int, again: bool, leftovers, node_image, tmp_path: Path) -> None:
+    """Ctrl-C, or SIGTERM as CI cancellation and `docker stop` send it, even twice: teardown finishes."""
     proc = start_run(tmp_path, "10.234.0.0/24")
     try:
         wait_for(lambda: partition_started(tmp_path), 180)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
+        if again:
+            time.sleep(1.0)  # inside teardown by now
+            proc.send_signal(sig)
         _, err = proc.communicate(timeout=120)
     finally:
         proc.kill()
     assert proc.returncode == 255, err
     assert "Traceback" not in err
+    assert json.loads((tmp_path / "latest" / "results.json").read_text())["interrupted_by"] == signal.Signals(sig).name
     run_id = run_id_of(tmp_path)
     assert leftovers(run_id) == []
     events = read_history(history_of(tmp_path))

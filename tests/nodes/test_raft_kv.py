@@ -83,9 +83,26 @@ def test_txn_is_all_or_nothing() -> None:
     assert kv.data == {"reg": 3}  # the append to x did not happen either
 
 
+def test_txn_writes_adds_and_cas_for_registers_counters_and_transfers() -> None:
+    kv = KV()
+    assert kv.apply({"op": "txn", "value": [["w", "a", 10], ["w", "b", 0], ["add", "c", 1], ["r", "a", None]]}) == {
+        "status": "ok", "value": [["w", "a", 10], ["w", "b", 0], ["add", "c", 1], ["r", "a", 10]]}
+    transfer = [["cas", "a", [10, 7]], ["cas", "b", [0, 3]], ["add", "c", 2.5]]
+    assert kv.apply({"op": "txn", "value": transfer})["status"] == "ok"
+    assert kv.data == {"a": 7, "b": 3, "c": 3.5}
+    stale = kv.apply({"op": "txn", "value": [["cas", "b", [3, 0]], ["cas", "a", [10, 13]]]})
+    assert stale == {"status": "fail", "error": "cas-mismatch", "value": "a"}
+    assert kv.data == {"a": 7, "b": 3, "c": 3.5}  # the first cas did not happen either
+    assert kv.apply({"op": "txn", "value": [["add", "a", 1], ["add", "l", 1], ["w", "l", [1]]]})["status"] == "ok"
+    assert kv.apply({"op": "txn", "value": [["add", "l", 1]]}) == {
+        "status": "fail", "error": "not-a-number", "value": "l"}
+    assert kv.apply({"op": "txn", "value": [["r", "a", None]]})["value"] == [["r", "a", 8]]  # r reads any value
+
+
 @pytest.mark.parametrize(
     "value",
-    [None, [], [["append", "x"]], [["w", "x", 1]], [["append", 1, 1]], [["r", "x", 5]], "txn"],
+    [None, [], [["append", "x"]], [["zap", "x", 1]], [["append", 1, 1]], [["r", "x", 5]], "txn",
+     [["add", "x", "1"]], [["add", "x", True]], [["cas", "x", 1]], [["cas", "x", [1]]]],
 )
 def test_malformed_txn_is_rejected(value: object) -> None:
     with pytest.raises(ValueError):
