@@ -111,7 +111,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     outcome = run(test, progress=Progress(sys.stderr))
     r = outcome.results
     if args.junit:
-        write_junit(r, Path(args.junit))
+        write_junit(r, Path(args.junit), outcome.run_dir)
     if args.summary:
         write_summary(r, outcome.run_dir, Path(args.summary))
     total = sum(sum(c.values()) for c in r["counts"].values())
@@ -125,6 +125,62 @@ def _cmd_run(args: argparse.Namespace) -> int:
             print(f"harness: the run failed: {r['failure']}", file=sys.stderr)
         return EXIT_FAILED
     return exit_code(r["valid"])
+
+
+def _cmd_test_all(args: argparse.Namespace) -> int:
+    import ipaddress
+    import itertools
+    import secrets
+    import threading
+
+    from harness import matrix
+    from harness.test import RunOptions, make_test
+
+    run_options = {k: getattr(args, k.replace("-", "_")) for k in matrix.RUN_OPTIONS}
+    if args.config:
+        blocks, top = matrix.read_config(Path(args.config))
+        for k in matrix.RUN_OPTIONS:
+            if run_options[k] is None and k in top:
+                run_options[k] = top[k]
+        seeds, count = top.get("seeds"), top.get("test-count", args.test_count)
+        where = args.config
+    else:
+        block = {"db": args.db.split(","), "workload": args.workload.split(","),
+                 "nemesis": matrix.split_nemeses(args.nemesis), "db-opt": args.db_opt,
+                 "workload-opt": args.workload_opt}
+        blocks = [{k: v for k, v in block.items() if v}]
+        seeds, count, where = None, args.test_count, "test-all"
+    if seeds is None:
+        base = args.seed if args.seed is not None else secrets.randbelow(2**31)
+        seeds = [base + i for i in range(count)]
+    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) for s in seeds):
+        raise UsageError(f"{where}: seeds must be a non-empty list of integers")
+    cells = matrix.cells_of(blocks, seeds, where)
+    for cell in cells:  # every cell is checked before any runs
+        make_test(db=cell.db, db_opts=cell.db_opts, workload=cell.workload, workload_opts=cell.workload_opts,
+                  nemesis=cell.nemesis, options=RunOptions(seed=cell.seed))
+    base_net = ipaddress.ip_network(args.subnet or "10.231.0.0/24")
+    slots, local = itertools.count(), threading.local()
+
+    def subnet(_: int) -> str | None:
+        if args.parallel == 1:
+            return args.subnet
+        if not hasattr(local, "slot"):
+            local.slot = next(slots)
+        return str(ipaddress.ip_network((int(base_net.network_address) + (local.slot << 8), 24)))
+
+    results = Path(args.results)
+    print(f"test-all: {len(cells)} tests ({args.parallel} at a time); results in {results}", flush=True)
+    outcomes = matrix.run_cells(cells, run_options, results, args.parallel, args.retry_harness_errors, subnet,
+                                say=lambda line: print(line, flush=True))
+    code = matrix.combined_exit(o.exit_code for o in outcomes)
+    matrix.write_outputs(outcomes, code, Path(args.junit) if args.junit else None,
+                         Path(args.summary) if args.summary else None,
+                         Path(args.summary_json) if args.summary_json else results / "summary.json")
+    counts = matrix.summary_json(outcomes, code)["counts"]
+    word = {EXIT_VALID: "VALID", EXIT_INVALID: "INVALID", EXIT_UNKNOWN: "UNKNOWN"}.get(code, "HARNESS FAILURE")
+    print(f"{word}: " + ", ".join(f"{n} {v}" for v, n in sorted(counts.items())))
+    return code
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -279,6 +335,35 @@ def build_parser() -> argparse.ArgumentParser:
     raft.add_argument("--no-pre-vote", action="store_true", help="= --db-opt pre-vote=false")
     raft.add_argument("--election-timeout-ms", metavar="LOW:HIGH", help="= --db-opt election-timeout-ms=LOW:HIGH")
     r.set_defaults(func=_cmd_run)
+
+    ta = sub.add_parser("test-all", help="run a matrix of systems x workloads x faults x seeds as one job",
+                        description="Each comma list is an axis of the matrix: --nemesis partition,kill is two "
+                        "tests (join faults of one test with +: partition+kill). Or give a TOML file with "
+                        "--config. Exit code: 255 if any run failed for the harness's own reasons, else 2 if any "
+                        "is unknown, else 1 if any is invalid, else 0.")
+    ta.add_argument("--config", metavar="FILE.toml", help="the matrix as TOML (run options at the top, "
+                    "[[matrix]] tables of db, workload, nemesis, db-opt, workload-opt)")
+    ta.add_argument("--db", default="raft", help="systems, a comma list (default raft)")
+    ta.add_argument("--db-opt", action="append", default=[], metavar="KEY=VALUE", help="for every system")
+    ta.add_argument("--workload", default="register", help="workloads, a comma list (default register)")
+    ta.add_argument("--workload-opt", action="append", default=[], metavar="KEY=VALUE", help="for every workload")
+    ta.add_argument("--nemesis", default="partition", help="fault sets, a comma list (default partition)")
+    ta.add_argument("--test-count", type=_positive(int), default=1, help="seeds per combination (default 1)")
+    ta.add_argument("--seed", type=int, help="first seed (the others follow it); default random")
+    for k in ("nodes", "concurrency"):
+        ta.add_argument(f"--{k}", type=_positive(int), help="as for harness run")
+    for k in ("time-limit", "nemesis-interval", "rate", "op-timeout"):
+        ta.add_argument(f"--{k}", type=_positive(float), help="as for harness run")
+    ta.add_argument("--parallel", type=_positive(int), default=1,
+                    help="runs at once, each on its own /24 after --subnet (default 1)")
+    ta.add_argument("--subnet", help="subnet of the first run (default 10.231.0.0/24)")
+    ta.add_argument("--retry-harness-errors", type=int, default=0, metavar="N",
+                    help="rerun a test up to N times when it failed for the harness's reasons (never for a verdict)")
+    ta.add_argument("--results", default="results", help="results root folder (default ./results)")
+    ta.add_argument("--junit", metavar="FILE", help="one JUnit XML file: a test case per run x checker")
+    ta.add_argument("--summary", metavar="FILE", help="a markdown summary, a row per run")
+    ta.add_argument("--summary-json", metavar="FILE", help="machine-readable summary (default RESULTS/summary.json)")
+    ta.set_defaults(func=_cmd_test_all)
 
     ls = sub.add_parser("list", help="the systems, workloads and faults there are, and their options")
     ls.add_argument("--db", metavar="NAME", help="only this system, with its options")

@@ -229,6 +229,7 @@ def _check(test: Test, run_dir: RunDir, run_id: str, timings: dict[str, float], 
     if (problems or interrupted or failure) and valid is True:
         valid = "unknown"
     checkers = {k: v for k, v in verdict.items() if k != "valid"}
+    unknown = _unknown_cause(valid, checkers, problems, interrupted, failure)
     results = {
         "valid": valid,
         "run_id": run_id,
@@ -241,6 +242,7 @@ def _check(test: Test, run_dir: RunDir, run_id: str, timings: dict[str, float], 
         "interrupted": interrupted is not None,
         "interrupted_by": interrupted,
         "failure": failure,
+        "unknown_cause": unknown,
         "problems": problems,
         "timings": timings,
         "counts": _counts(events),
@@ -248,6 +250,22 @@ def _check(test: Test, run_dir: RunDir, run_id: str, timings: dict[str, float], 
     }
     run_dir.write_results(results)
     return results
+
+
+def _unknown_cause(valid: Any, checkers: dict[str, Any], problems: list[str], interrupted: str | None,
+                   failure: str | None) -> dict[str, str] | None:
+    """Why a verdict is unknown, so CI can tell a flaky harness from a checker out of budget:
+    "interrupted" (a signal), "harness" (a failure, or a problem such as a heal that could not be
+    verified) or "checker" (a checker gave up, e.g. its time budget ran out)."""
+    if valid != "unknown":
+        return None
+    if interrupted:
+        return {"kind": "interrupted", "detail": f"the run was interrupted by {interrupted}"}
+    if failure or problems:
+        return {"kind": "harness", "detail": "; ".join(([failure] if failure else []) + problems)}
+    reasons = [f"{name}: {r.get('reason') or 'unknown'}" for name, r in checkers.items()
+               if isinstance(r, dict) and r.get("valid") == "unknown"]
+    return {"kind": "checker", "detail": "; ".join(reasons) or "no client operation completed"}
 
 
 def _counts(events: list) -> dict[str, dict[str, int]]:

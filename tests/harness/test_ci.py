@@ -25,7 +25,7 @@ RESULTS: dict[str, Any] = {
 
 
 def test_junit_has_one_case_per_checker_and_marks_failures(tmp_path: Path) -> None:
-    root = ET.parse(write_junit(RESULTS, tmp_path / "junit.xml")).getroot()
+    root = ET.parse(write_junit(RESULTS, tmp_path / "junit.xml", tmp_path / "run")).getroot()
     assert root.tag == "testsuites"
     suites = root.findall("testsuite")
     assert len(suites) == 1
@@ -34,8 +34,9 @@ def test_junit_has_one_case_per_checker_and_marks_failures(tmp_path: Path) -> No
     counts = [suite.get(a) for a in ("tests", "failures", "errors", "skipped")]
     assert counts == ["4", "1", "2", "0"]
     float(suite.get("time", "x"))
-    props = {p.get("name"): p.get("value") for p in suite.iter("property")}
+    props = {p.get("name"): p.get("value") for p in suite.find("properties")}
     assert props["seed"] == "42" and props["python"] == "3.11"
+    assert props["replay"] == "harness run --seed 42" and props["report"].endswith("report.html")
     cases = {c.get("name"): c for c in suite.findall("testcase")}
     assert set(cases) == {"linearizable", "stats", "timeline", "harness"}
     for c in cases.values():
@@ -44,8 +45,11 @@ def test_junit_has_one_case_per_checker_and_marks_failures(tmp_path: Path) -> No
     failure = cases["linearizable"].find("failure")
     assert failure is not None and failure.get("type") == "invalid"
     assert "cannot be <linearized>" in (failure.get("message") or "")
-    assert list(cases["stats"]) == []
-    assert cases["timeline"].find("error") is not None and cases["harness"].find("error") is not None
+    assert [c.tag for c in cases["stats"]] == ["properties"]
+    assert cases["timeline"].find("error").get("type") == "unknown-checker"
+    assert cases["harness"].find("error").get("type") == "unknown-harness"
+    case_props = {p.get("name"): p.get("value") for p in cases["stats"].iter("property")}
+    assert case_props["seed"] == "42" and "--seed 42" in case_props["replay"]
 
 
 def test_summary_is_short_markdown_with_escaped_values() -> None:
