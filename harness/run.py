@@ -230,14 +230,15 @@ def _check(test: Test, run_dir: RunDir, run_id: str, timings: dict[str, float], 
         valid = "unknown"
     checkers = {k: v for k, v in verdict.items() if k != "valid"}
     unknown = _unknown_cause(valid, checkers, problems, interrupted, failure)
+    platform = test.platform.describe()
     results = {
         "valid": valid,
         "run_id": run_id,
         "test_name": test.name,
         "seed": test.options.seed,
         "config": test.describe(),
-        "platform": test.platform.describe(),
-        "versions": versions(),
+        "platform": platform,
+        "versions": versions(platform.get("engine")),
         "faults": summarise_faults(events),
         "interrupted": interrupted is not None,
         "interrupted_by": interrupted,
