@@ -112,6 +112,22 @@ def check_subnet(client: docker.DockerClient, subnet: str) -> None:
             raise UsageError(f"--subnet {subnet} overlaps the host's route to {route}; choose another with --subnet")
 
 
+def free_subnet(client: docker.DockerClient, prefix: str) -> str:
+    """A /24 under `prefix` (e.g. "10.241") that passes `check_subnet` right now.
+
+    Fixed subnets collide when two runs or test sessions share an engine; looking first makes
+    that unlikely, though not impossible (another run may take it before this one starts).
+    """
+    for third in range(256):
+        subnet = f"{prefix}.{third}.0/24"
+        try:
+            check_subnet(client, subnet)
+        except UsageError:
+            continue
+        return subnet
+    raise HarnessError(f"no free /24 under {prefix}.0.0/16")
+
+
 def owner_labels(results_root: Path | None = None) -> dict[str, str]:
     """Who made an object: user, host, the harness's pid and its results folder."""
     try:

@@ -78,7 +78,22 @@ class Test:
     options: RunOptions
     db_spec: str = DEFAULT_DB
     workload_spec: str = DEFAULT_WORKLOAD
+    db_opts: tuple[str, ...] = ()
+    workload_opts: tuple[str, ...] = ()
     argv: list[str] | None = None  # the command line that made it, recorded for replay
+
+    def command_line(self) -> list[str]:
+        """A `harness run` command line for this test (seed included), for tests not made by the CLI."""
+        o = self.options
+        argv = ["harness", "run", "--db", self.db_spec, "--workload", self.workload_spec,
+                "--nemesis", ",".join(self.nemesis) or "none"]
+        argv += [a for pair in self.db_opts for a in ("--db-opt", pair)]
+        argv += [a for pair in self.workload_opts for a in ("--workload-opt", pair)]
+        for flag, value in (("--nodes", o.nodes), ("--time-limit", o.time_limit),
+                            ("--nemesis-interval", o.nemesis_interval), ("--concurrency", o.concurrency),
+                            ("--rate", o.rate), ("--op-timeout", o.op_timeout), ("--seed", o.seed)):
+            argv += [flag, f"{value:g}" if isinstance(value, float) else str(value)]
+        return argv
 
     def describe(self) -> dict[str, Any]:
         """The test as results.json records it (configuration; where it ran is recorded by the run)."""
@@ -129,4 +144,8 @@ def make_test(
     check_abilities(names, the_db)
     platform = platform or DockerPlatform()
     test_name = name or f"{db_class.name}-{workload_class.name}"
-    return Test(test_name, the_db, the_workload, names, platform, options, db, workload, argv)
+    test = Test(test_name, the_db, the_workload, names, platform, options, db, workload, tuple(db_opts),
+                tuple(workload_opts), argv)
+    if test.argv is None:
+        test.argv = test.command_line()
+    return test

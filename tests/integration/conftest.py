@@ -23,19 +23,7 @@ def raft_cluster(docker_client, node_image, free_subnet) -> Iterator[clusters.Cl
 
 @pytest.fixture(scope="session")
 def free_subnet(docker_client) -> Callable[[str], str]:
-    """A /24 under `prefix` (e.g. "10.241") that no Docker network uses right now.
+    """A /24 under `prefix` (e.g. "10.241") that no Docker network or host route uses right now."""
+    from harness.containers import free_subnet as pick
 
-    Fixed subnets collide when two copies of the suite run at once on one engine (two engineers,
-    or CI beside a developer); looking first makes that unlikely, though not impossible.
-    """
-
-    def pick(prefix: str) -> str:
-        used = {cfg.get("Subnet") for n in docker_client.networks.list()
-                for cfg in (n.attrs.get("IPAM") or {}).get("Config") or []}
-        for third in range(256):
-            subnet = f"{prefix}.{third}.0/24"
-            if subnet not in used:
-                return subnet
-        raise RuntimeError(f"no free /24 under {prefix}")
-
-    return pick
+    return lambda prefix: pick(docker_client, prefix)
