@@ -238,6 +238,40 @@ def _cmd_clean(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_image_key(args: argparse.Namespace) -> int:
+    from harness.image import cache_key
+
+    print(cache_key())
+    return 0
+
+
+def _cmd_image_save(args: argparse.Namespace) -> int:
+    from harness import plugins
+    from harness.containers import connect
+    from harness.image import Images, save_images
+    from harness.test import DB_KIND
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    client = connect()
+    images = Images(client, args.base)
+    tags = list(dict.fromkeys([images.base(), plugins.load(DB_KIND, args.db).from_pairs().image(images)]))
+    for path in save_images(client, tags, Path(args.folder)):
+        print(path)
+    return 0
+
+
+def _cmd_image_load(args: argparse.Namespace) -> int:
+    from harness.containers import connect
+    from harness.image import load_images
+
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        raise UsageError(f"{folder}: no such folder")
+    for tag in load_images(connect(), folder):
+        print(tag)
+    return 0
+
+
 def _cmd_image(args: argparse.Namespace) -> int:
     from harness import plugins
     from harness.containers import connect
@@ -403,6 +437,16 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--db", default="raft", help="the system whose image to build (default raft)")
     b.add_argument("--base", help="a Debian image to build on instead of debootstrap")
     b.set_defaults(func=_cmd_image)
+    k = isub.add_parser("key", help="print a cache key for the images (changes when their inputs change)")
+    k.set_defaults(func=_cmd_image_key)
+    s = isub.add_parser("save", help="build or find the base and a system's image, and save both to FOLDER")
+    s.add_argument("folder", help="where the image tars go (e.g. a CI cache folder)")
+    s.add_argument("--db", default="raft", help="the system whose image to save with the base (default raft)")
+    s.add_argument("--base", help="a Debian image to build on instead of debootstrap")
+    s.set_defaults(func=_cmd_image_save)
+    ld = isub.add_parser("load", help="load images saved by 'harness image save' (skips the ~1-2 min debootstrap)")
+    ld.add_argument("folder", help="the folder 'harness image save' wrote")
+    ld.set_defaults(func=_cmd_image_load)
 
     rep = sub.add_parser("report", help="re-render a run's report.html")
     rep.add_argument("path", help="a results folder")

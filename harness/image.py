@@ -178,13 +178,16 @@ def _debootstrap(client: docker.DockerClient, tag: str, mirror: str) -> None:
         raise HarnessError(f"docker import did not produce {tag}")
 
 
+DEBOOTSTRAP_BASE = f"harness-base:{SUITE}-{_digest('debootstrap', SUITE, *PACKAGES)}"
+
+
 def base_image(client: docker.DockerClient, base: str | None = None) -> str:
     """Return the tag of the base image, making it if needed (see the module docstring)."""
     if base is None:
         base = next((name for name in LOCAL_DEBIAN_IMAGES if image_exists(client, name)), None)
     if base is None:
         mirror = apt_mirror()
-        tag = f"harness-base:{SUITE}-{_digest('debootstrap', SUITE, *PACKAGES)}"
+        tag = DEBOOTSTRAP_BASE
         if not image_exists(client, tag):
             _debootstrap(client, tag, mirror)
         return tag
@@ -316,3 +319,34 @@ def etcd_image(client: docker.DockerClient, base: str | None = None) -> str:
         _build(client, ETCD_DOCKERFILE.format(base=base_tag), tag, {ETCD_DEB: debs[0]})
     log.info("built %s in %.1f s", tag, time.monotonic() - started)
     return tag
+
+
+def cache_key() -> str:
+    """A key for caching the images between CI runs, known before anything is built: it changes
+    when the debootstrap base's inputs (suite, packages) or our node's sources change."""
+    return _digest(DEBOOTSTRAP_BASE, NODE_DOCKERFILE, _files_digest(NODE_FILES))
+
+
+def save_images(client: docker.DockerClient, tags: list[str], folder: Path) -> list[Path]:
+    """Write each image to `folder` as a tar (what `docker save` writes), streamed to disk."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for tag in tags:
+        path = folder / (re.sub(r"[^A-Za-z0-9._-]", "_", tag) + ".tar")
+        tmp = path.with_suffix(".part")
+        with open(tmp, "wb") as f:
+            for chunk in client.images.get(tag).save(named=True):
+                f.write(chunk)
+        tmp.replace(path)
+        written.append(path)
+    return written
+
+
+def load_images(client: docker.DockerClient, folder: Path) -> list[str]:
+    """Load every tar in `folder` into the engine; returns the tags loaded."""
+    tags: list[str] = []
+    for path in sorted(folder.glob("*.tar")):
+        with open(path, "rb") as f:
+            for image in client.images.load(f):
+                tags += image.tags
+    return tags
