@@ -65,11 +65,11 @@ def check(
         k: [case_anomaly(k, c, txns) for c in v[:max_examples]] for k, v in found.items()
     }
     counts = {k: len(v) for k, v in found.items()}
-    if graph.data_edge_count() == 0:
+    if not graph.has_data_edges():
         counts["empty-transaction-graph"] = 1
         explained["empty-transaction-graph"] = [case_anomaly("empty-transaction-graph", {}, txns)]
 
-    components = graph.cyclic_components()
+    components = graph.cyclic_components(nodes=graph.cycle_core())
     for searched, comp in enumerate(components):
         cycles, timed_out = search_component(graph, comp, deadline)
         for kind, steps in cycles.items():

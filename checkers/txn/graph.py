@@ -54,8 +54,46 @@ class DependencyGraph:
     def is_txn(self, node: int) -> bool:
         return node < self.n
 
-    def data_edge_count(self) -> int:
-        return sum(1 for d in self.succ.values() for m in d.values() if m & DATA)
+    def has_data_edges(self) -> bool:
+        return any(m & DATA for d in self.succ.values() for m in d.values())
+
+    def cycle_core(self) -> set[int]:
+        """Nodes left after repeatedly removing those with no incoming or no outgoing edge.
+
+        Such nodes cannot be on a cycle. Peeling them (Kahn's algorithm from both ends) is a
+        couple of passes over plain dicts, far cheaper than handing the whole graph to
+        networkx; a valid history usually peels away to nothing.
+        """
+        succ = self.succ
+        indeg: dict[int, int] = {}
+        for d in succ.values():
+            for b in d:
+                indeg[b] = indeg.get(b, 0) + 1
+        alive = set(succ) | set(indeg)
+        todo = [n for n in alive if not indeg.get(n)]
+        while todo:
+            n = todo.pop()
+            alive.discard(n)
+            for b in succ.get(n, ()):
+                indeg[b] -= 1
+                if indeg[b] == 0:
+                    todo.append(b)
+        pred: dict[int, list[int]] = {}
+        outdeg: dict[int, int] = {}
+        for a in alive:
+            for b in succ.get(a, ()):
+                if b in alive:
+                    pred.setdefault(b, []).append(a)
+                    outdeg[a] = outdeg.get(a, 0) + 1
+        todo = [n for n in alive if not outdeg.get(n)]
+        while todo:
+            n = todo.pop()
+            alive.discard(n)
+            for a in pred.get(n, ()):
+                outdeg[a] -= 1
+                if outdeg[a] == 0:
+                    todo.append(a)
+        return alive
 
     def add_process_order(self) -> None:
         """Each process's txns in order; an info txn ends the chain (its effects may come any time)."""

@@ -103,12 +103,17 @@ class ListAppend:
                     appends_per_key.setdefault(k, []).append(v)
         self.order: dict[Any, tuple] = {}
         self.order_source: dict[Any, tuple] = {}
+        self.clean_prefix: dict[Any, int] = {}  # key -> reads up to this length hold nothing suspect
         for k, values in reads.items():
             ordered = sorted(values, key=len)
+            compatible = True
             for a, b in itertools.pairwise(ordered):
                 if b[: len(a)] != a:
                     self._add("incompatible-order", {"key": k, "values": [list(a), list(b)]})
+                    compatible = False
                     break
+            if compatible:
+                self.clean_prefix[k] = self._clean_prefix(k, ordered[-1])
             longest = ordered[-1]
             self.order[k] = tuple(dict.fromkeys(longest))
             self.order_source[k] = longest
@@ -117,6 +122,20 @@ class ListAppend:
             if k not in self.order and len(vs) == 1:
                 self.order[k] = (vs[0],)
         self.position = {k: {v: i for i, v in enumerate(o)} for k, o in self.order.items()}
+
+    def _clean_prefix(self, k: Any, longest: tuple) -> int:
+        """How long a prefix of `longest` has no repeated, failed or never-appended element.
+
+        Every read of a key with compatible orders is a prefix of the longest read, so one
+        look at the longest read spares the per-element checks of every shorter read.
+        """
+        seen: set[Any] = set()
+        written = self.writer.get(k, {})
+        for i, e in enumerate(longest):
+            if e in seen or e not in written:
+                return i
+            seen.add(e)
+        return len(longest)
 
     def _add(self, kind: str, case: dict[str, Any]) -> None:
         self.anomalies.setdefault(kind, []).append(case)
@@ -167,22 +186,27 @@ class ListAppend:
         self._lost_updates()
 
     def _read_cases(self, t: Txn, k: Any, lst: tuple) -> None:
-        if len(set(lst)) != len(lst):
+        w = self.intermediate.get(k, {}).get(lst[-1])
+        if w is not None and w != t.id:
+            self._add("G1b", {"txn": t.id, "key": k, "read": list(lst), "element": lst[-1], "writer": w})
+        if len(lst) <= self.clean_prefix.get(k, -1):
+            return
+        elements = set(lst)
+        if len(elements) != len(lst):
             counts: dict[Any, int] = {}
             for e in lst:
                 counts[e] = counts.get(e, 0) + 1
             self._add("duplicate-elements", {"txn": t.id, "key": k, "read": list(lst),
                                              "duplicates": {_show(e): c for e, c in counts.items() if c > 1}})
-        failed = self.failed_writer.get(k, {})
-        written = self.writer.get(k, {})
-        for e in lst:
-            if e in failed:
+        failed = self.failed_writer.get(k)
+        if failed:
+            for e in [e for e in lst if e in failed]:
                 self._add("G1a", {"txn": t.id, "key": k, "read": list(lst), "element": e, "writer": failed[e]})
-            elif e not in written:
-                self._add("garbage-read", {"txn": t.id, "key": k, "read": list(lst), "element": e})
-        w = self.intermediate.get(k, {}).get(lst[-1])
-        if w is not None and w != t.id:
-            self._add("G1b", {"txn": t.id, "key": k, "read": list(lst), "element": lst[-1], "writer": w})
+        unknown = elements - self.writer.get(k, {}).keys()
+        if failed:
+            unknown -= failed.keys()
+        for e in [e for e in lst if e in unknown]:
+            self._add("garbage-read", {"txn": t.id, "key": k, "read": list(lst), "element": e})
 
     def _single_txn_cases(self, t: Txn) -> None:
         """Internal consistency (Cerone et al.'s INT) and reads of the txn's own future appends."""

@@ -74,7 +74,12 @@ class Txn:
 
 def hashable(v: Any) -> Any:
     if isinstance(v, list):
-        return tuple(hashable(x) for x in v)
+        t = tuple(v)
+        try:
+            hash(t)  # the common case, a list of numbers, stays at C speed
+            return t
+        except TypeError:
+            return tuple(hashable(x) for x in v)
     if isinstance(v, dict):
         return tuple(sorted((hashable(k), hashable(x)) for k, x in v.items()))
     return v
