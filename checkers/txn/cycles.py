@@ -107,6 +107,8 @@ class CycleSearch:
 
     def find(self, allowed: int, rule: str) -> list[Step] | None:
         """The shortest cycle (in transactions) of this shape, or None if there is none."""
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise SearchTimeout
         mask = allowed | (RW if rule != "none" else 0)
         best: list[Step] | None = None
         for comp in self._components(mask):

@@ -89,7 +89,7 @@ class ListAppend:
                 last[k] = v
 
     def _infer_orders(self) -> None:
-        reads: dict[Any, set[tuple]] = {}
+        reads: dict[Any, dict[tuple, int]] = {}  # key -> distinct read -> first txn that read it
         appends_per_key: dict[Any, list[Any]] = {}
         for t in self.txns:
             if t.type == "fail":
@@ -98,7 +98,7 @@ class ListAppend:
                 if f == READ and t.ok:
                     lst = _read_list(v)
                     if lst:
-                        reads.setdefault(k, set()).add(lst)
+                        reads.setdefault(k, {}).setdefault(lst, t.id)
                 elif f == APPEND:
                     appends_per_key.setdefault(k, []).append(v)
         self.order: dict[Any, tuple] = {}
@@ -109,7 +109,8 @@ class ListAppend:
             compatible = True
             for a, b in itertools.pairwise(ordered):
                 if b[: len(a)] != a:
-                    self._add("incompatible-order", {"key": k, "values": [list(a), list(b)]})
+                    self._add("incompatible-order", {"key": k, "values": [list(a), list(b)],
+                                                     "txns": [values[a], values[b]]})
                     compatible = False
                     break
             if compatible:

@@ -107,6 +107,7 @@ class RwRegister:
                     edges.setdefault(k, {}).setdefault((NIL, v), "every key starts out nil")
         if self.wfr_keys:
             extra: dict[Any, dict[tuple[Any, Any], str]] = {}
+            wfr_txns: dict[Any, dict[tuple[Any, Any], int]] = {}
             for t in self.txns:
                 if not t.ok:
                     continue
@@ -114,6 +115,7 @@ class RwRegister:
                 for k, v in reads.items():
                     if v is not NIL and k in writes:
                         extra.setdefault(k, {})[(v, writes[k])] = f"{t.name()} read {v!r} and then wrote {writes[k]!r}"
+                        wfr_txns.setdefault(k, {})[(v, writes[k])] = t.id
             for k, es in extra.items():
                 merged = {**edges.get(k, {}), **es}
                 g = nx.DiGraph()
@@ -121,7 +123,9 @@ class RwRegister:
                 cyclic = [c for c in nx.strongly_connected_components(g) if len(c) > 1]
                 if cyclic:
                     for c in cyclic:
-                        self._add("cyclic-versions", {"key": k, "values": sorted(c, key=repr)})
+                        ids = [t for (a, b), t in wfr_txns[k].items() if _node(a) in c and _node(b) in c]
+                        values = sorted((None if v == _NIL_NODE else v for v in c), key=repr)
+                        self._add("cyclic-versions", {"key": k, "values": values, "txns": ids})
                     continue
                 edges[k] = merged
         return edges
