@@ -85,7 +85,12 @@ def hashable(v: Any) -> Any:
     return v
 
 
-def _mops(value: Any, where: str) -> list[tuple[str, Any, Any]]:
+def _mops(value: Any, where: str, intern: dict[Any, Any] | None = None) -> list[tuple[str, Any, Any]]:
+    """Validated micro-ops; equal read values share one tuple through `intern`.
+
+    Many reads return the same list; sharing one tuple per distinct value keeps memory
+    proportional to the number of distinct states instead of the number of reads.
+    """
     if value is None:
         return []
     if not isinstance(value, (list, tuple)):
@@ -98,7 +103,10 @@ def _mops(value: Any, where: str) -> list[tuple[str, Any, Any]]:
         if f is None:
             raise TxnError(f"{where}: micro-op {i} has unknown function {mop[0]!r} (expected r, append or w)")
         v = mop[2] if len(mop) == 3 else None
-        out.append((f, hashable(mop[1]), hashable(v)))
+        v = hashable(v)
+        if intern is not None and isinstance(v, tuple):
+            v = intern.setdefault(v, v)
+        out.append((f, hashable(mop[1]), v))
     return out
 
 
@@ -114,6 +122,7 @@ def transactions(events: Sequence[Event] | Iterable[Event]) -> list[Txn]:
     other operations). Raises TxnError for a malformed txn.
     """
     txns: list[Txn] = []
+    intern: dict[Any, Any] = {}
     open_by_process: dict[Any, tuple[int, Event]] = {}
     for pos, e in enumerate(events):
         if e.process == NEMESIS or e.f != "txn":
@@ -132,7 +141,7 @@ def transactions(events: Sequence[Event] | Iterable[Event]) -> list[Txn]:
             value = e.value if e.value is not None else inv.value
             mops = _writes_only(_mops(value, where))
         else:
-            mops = _mops(value if value is not None else inv.value, where)
+            mops = _mops(value if value is not None else inv.value, where, intern)
         txns.append(
             Txn(
                 id=len(txns),
