@@ -110,6 +110,8 @@ def _verdict(
         "forbidden_anomaly_types": bad,
         "anomaly_counts": counts,
         "anomalies": explained,
+        # The first case of each kind, in words: what a report or a terminal shows first.
+        "explanations": {t: explained[t][0]["explanation"] for t in types if explained.get(t)},
         "not": models["not"],
         "also_not": models["also_not"],
     }

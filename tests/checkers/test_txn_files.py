@@ -86,3 +86,13 @@ def test_cli_bad_option_exits_254() -> None:
         check=False,
     )
     assert proc.returncode == 254 and "invalid choice" in proc.stderr
+
+
+def test_txn_checker_composes_with_others() -> None:
+    from checkers.checker import Compose
+    from checkers.txn import TxnChecker
+
+    events = read_txn_history(DATA / "si-without-g-single.edn")
+    composed = Compose({"elle": TxnChecker("list-append", "snapshot-isolation")})
+    assert composed.check(events, {})["valid"] is True
+    assert composed.check(events, {"consistency_model": "serializable"})["valid"] is False
