@@ -46,6 +46,8 @@ SPECS: tuple[tuple[str, int, str], ...] = (
     + tuple((f"{n}-realtime", m | PROCESS | REALTIME, r) for n, m, r in _BASE)
 )
 _PREFERENCE = (WW, WR, PROCESS, REALTIME)
+# For each set of non-rw relations an edge offers, the one a cycle step is named by.
+_PREFERRED = [next((k for k in _PREFERENCE if m & k), 0) for m in range(32)]
 _CHECK_EVERY = 2048
 
 
@@ -89,6 +91,7 @@ class CycleSearch:
         self.deadline = deadline
         self._ticks = 0
         self._subcomponents: dict[int, list[set[int]]] = {}
+        self._adjacencies: dict[tuple[int, int], dict[int, list[tuple[int, int]]]] = {}
 
     def _tick(self) -> None:
         self._ticks += 1
@@ -119,87 +122,104 @@ class CycleSearch:
                 best = found
         return best
 
-    def _edges(self, node: int, comp: set[int]) -> Iterable[tuple[int, int]]:
-        for b, m in self.graph.succ.get(node, {}).items():
-            if b in comp:
-                yield b, m
+    def _adjacency(self, comp: set[int], mask: int) -> dict[int, list[tuple[int, int]]]:
+        """Edges inside `comp` with a relation in `mask`, as plain lists: the search's inner loop."""
+        key = (id(comp), mask)
+        adj = self._adjacencies.get(key)
+        if adj is None:
+            succ = self.graph.succ
+            adj = {}
+            for a in comp:
+                out = [(b, m & mask) for b, m in succ.get(a, {}).items() if m & mask and b in comp]
+                if out:
+                    adj[a] = out
+            self._adjacencies[key] = adj
+        return adj
 
     def _shortest_closed(self, comp: set[int], allowed: int) -> list[Step] | None:
         """Shortest cycle through any txn of `comp` using only `allowed` relations."""
         best: list[Step] | None = None
+        adj = self._adjacency(comp, allowed)
         for start in sorted(n for n in comp if self.graph.is_txn(n)):
             limit = _length(best) - 1 if best else None
-            found = self._bfs(start, start, comp, allowed, "none", limit)
-            if found is not None and (best is None or _length(found) < _length(best)):
-                best = found
+            found = self._bfs(start, {start}, adj, allowed, "none", limit)
+            if found is not None and (best is None or _length(found[1]) < _length(best)):
+                best = found[1]
                 if _length(best) == 2:
                     break
         return best
 
     def _shortest_anchored(self, comp: set[int], allowed: int, rule: str) -> list[Step] | None:
-        """Shortest cycle that starts with an rw edge a -> b and obeys `rule` for the rest."""
+        """Shortest cycle that starts with an rw edge a -> b and obeys `rule` for the rest.
+
+        One search per distinct b serves every rw edge into it: the nearest of their sources
+        closes the shortest such cycle through b.
+        """
+        adj = self._adjacency(comp, allowed | RW)
+        sources: dict[int, set[int]] = {}
+        for a, out in adj.items():
+            for b, m in out:
+                if m & RW:
+                    sources.setdefault(b, set()).add(a)
         best: list[Step] | None = None
-        for a in sorted(n for n in comp if self.graph.is_txn(n)):
-            for b, m in sorted(self._edges(a, comp)):
-                if not m & RW:
-                    continue
-                limit = _length(best) - 2 if best else None
-                if limit is not None and limit < 1:
-                    return best
-                path = self._bfs(b, a, comp, allowed, rule, limit)
-                if path is None:
-                    continue
-                cycle = [Step(a, b, RW), *path]
-                if _simple(cycle) and (best is None or _length(cycle) < _length(best)):
-                    best = cycle
+        for b in sorted(sources):
+            limit = _length(best) - 2 if best else None
+            if limit is not None and limit < 1:
+                break
+            found = self._bfs(b, sources[b], adj, allowed, rule, limit)
+            if found is None:
+                continue
+            a, path = found
+            cycle = [Step(a, b, RW), *path]
+            if _simple(cycle) and (best is None or _length(cycle) < _length(best)):
+                best = cycle
         return best
 
-    def _bfs(self, start: int, goal: int, comp: set[int], allowed: int, rule: str, limit: int | None) -> (
-        list[Step] | None
-    ):
-        """0-1 breadth-first search from `start` to `goal` over states (node, extra rw, last was rw).
+    def _bfs(self, start: int, goals: set[int], adj: dict[int, list[tuple[int, int]]], allowed: int, rule: str,
+             limit: int | None) -> tuple[int, list[Step]] | None:
+        """0-1 breadth-first search from `start` to the nearest of `goals`, over states
+        (node, extra rw, last was rw); returns (the goal reached, the path).
 
         `rule` "none" and "one" forbid rw edges on the path; "many" needs at least one more rw;
         "nonadjacent" needs one more and never two in a row (the anchor edge counts as an rw
         just before `start`, and the path must not end in rw since the anchor follows it).
-        `limit` bounds the path length (in transaction steps); None means no bound.
+        `limit` bounds the path length (in transaction steps); None means no bound. Leaving a
+        txn costs one step; moving along the clock chain or out of it is free.
         """
         use_rw = rule in ("many", "nonadjacent")
+        nonadjacent = rule == "nonadjacent"
         need_extra = 1 if use_rw else 0
-        start_state = (start, 0, rule == "nonadjacent")
+        n_txns = self.graph.n
+        prefer = _PREFERRED
+        start_state = (start, 0, nonadjacent)
         dist = {start_state: 0}
         parent: dict[tuple[int, int, bool], tuple[tuple[int, int, bool], int]] = {}
         queue: deque[tuple[int, int, bool]] = deque([start_state])
-        is_txn = self.graph.is_txn
-        succ = self.graph.succ
+        found: tuple[int, tuple[int, int, bool], int, int] | None = None  # (length, state, kind, goal)
         while queue:
             state = queue.popleft()
-            node, extra, last_rw = state
             d = dist[state]
+            if found is not None and d >= found[0]:
+                break
+            node, extra, last_rw = state
             self._tick()
-            for b, m in succ.get(node, {}).items():
-                if b not in comp:
-                    continue
-                moves = []
+            cost = 1 if node < n_txns else 0
+            nd = d + cost
+            if limit is not None and nd > limit:
+                continue
+            for b, m in adj.get(node, ()):
                 plain = m & allowed
-                if plain:
-                    kind = next(k for k in _PREFERENCE if plain & k)
-                    moves.append((kind, extra, False))
-                if use_rw and m & RW and not (rule == "nonadjacent" and last_rw) and is_txn(node):
+                moves = [(prefer[plain], extra, False)] if plain else []
+                if use_rw and m & RW and not (nonadjacent and last_rw):
                     moves.append((RW, 1, True))
                 for kind, new_extra, now_rw in moves:
-                    # Leaving a txn is one step; moving along the clock chain or out of it is free.
-                    cost = 1 if is_txn(node) else 0
-                    nd = d + cost
-                    if limit is not None and nd > limit:
-                        continue
-                    if b == goal and new_extra >= need_extra and not (rule == "nonadjacent" and now_rw):
-                        parent_final = (state, kind)
-                        return _path(parent, state, parent_final, b, self.graph)
-                    if b == goal:
+                    if b in goals and new_extra >= need_extra and not (nonadjacent and now_rw):
+                        if found is None or nd < found[0]:
+                            found = (nd, state, kind, b)
                         continue
                     ns = (b, new_extra, now_rw)
-                    if ns in dist and dist[ns] <= nd:
+                    old = dist.get(ns)
+                    if old is not None and old <= nd:
                         continue
                     dist[ns] = nd
                     parent[ns] = (state, kind)
@@ -207,7 +227,10 @@ class CycleSearch:
                         queue.appendleft(ns)
                     else:
                         queue.append(ns)
-        return None
+        if found is None:
+            return None
+        _, state, kind, goal = found
+        return goal, _path(parent, state, (state, kind), goal, self.graph)
 
 
 def _path(parent: dict, last: tuple, final: tuple, goal: int, graph: DependencyGraph) -> list[Step]:
