@@ -100,10 +100,11 @@ def _sentence(kind: str, c: dict[str, Any], txns: Sequence[Txn]) -> str:
         return (f"{_name(txns, c['writer'])} failed, yet {T} read key {k!r} = {c.get('read')!r}, "
                 f"which contains its write {c['element']!r}: an aborted read.")
     if kind == "G1b":
-        return (f"{_name(txns, c['writer'])} wrote {c['element']!r} to key {k!r} and then wrote it again; "
-                f"{T} read {c.get('read')!r}, the intermediate state: an intermediate read.")
+        return (f"{_name(txns, c['writer'])} wrote {c['element']!r} to key {k!r} and then wrote key {k!r} again "
+                f"in the same transaction; {T} read {c.get('read')!r}, a state that transaction never left "
+                f"behind: an intermediate read.")
     if kind == "internal":
-        what = "exactly" if c.get("prefix_known", True) else "ending with"
+        what = "exactly" if c.get("prefix_known", True) else "a value ending with"
         return (f"{T} read key {k!r} = {c.get('read')!r} (micro-op {c.get('mop')}), but its own earlier "
                 f"micro-ops mean it should have seen {what} {c.get('expected')!r}.")
     if kind == "future-read":
@@ -118,9 +119,10 @@ def _sentence(kind: str, c: dict[str, Any], txns: Sequence[Txn]) -> str:
         return (f"On key {k!r}, {_name(txns, a)} failed after appending {c['values'][0]!r}, yet committed "
                 f"{_name(txns, b)}'s append of {c['values'][-1]!r} follows it in the order {c['values']!r}.")
     if kind == "lost-update":
-        names = ", ".join(_name(txns, i) for i in c["txns"])
-        return (f"{names} all read key {k!r} = {c.get('read', c.get('value'))!r} and then wrote key {k!r}; "
-                f"all committed, so all but one of their updates were lost.")
+        names = [_name(txns, i) for i in c["txns"]]
+        who = ", ".join(names[:-1]) + " and " + names[-1]
+        return (f"{who} each read key {k!r} = {c.get('read', c.get('value'))!r} and then wrote key {k!r}; "
+                f"all committed, so each overwrote a state the others had already replaced: updates were lost.")
     if kind == "garbage-read":
         return f"{T} read key {k!r} = {c.get('read', c.get('value'))!r}, but no transaction wrote {c['element']!r}."
     if kind == "cyclic-versions":
