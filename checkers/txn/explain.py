@@ -122,7 +122,8 @@ def _sentence(kind: str, c: dict[str, Any], txns: Sequence[Txn]) -> str:
         names = [_name(txns, i) for i in c["txns"]]
         who = ", ".join(names[:-1]) + " and " + names[-1]
         return (f"{who} each read key {k!r} = {c.get('read', c.get('value'))!r} and then wrote key {k!r}; "
-                f"all committed, so each overwrote a state the others had already replaced: updates were lost.")
+                f"all committed, yet in any serial order each later one would have read the earlier ones' "
+                f"writes: updates were lost.")
     if kind == "garbage-read":
         return f"{T} read key {k!r} = {c.get('read', c.get('value'))!r}, but no transaction wrote {c['element']!r}."
     if kind == "cyclic-versions":
