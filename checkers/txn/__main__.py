@@ -13,10 +13,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from checkers.history import HistoryError
-from checkers.txn.check import DEFAULT_MODEL, WORKLOADS, check
+from checkers.txn.check import DEFAULT_MODEL, WORKLOADS, check, summary
 from checkers.txn.files import FORMATS, read_txn_history
 from checkers.txn.models import MODELS
 from checkers.txn.transactions import TxnError
@@ -31,24 +31,6 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         self.exit(BAD_INPUT, f"error: {message}\n")
-
-
-def _summary(r: dict[str, Any]) -> list[str]:
-    lines = [f"valid: {r['valid']}  ({r['txns']} txns, {r['workload']}, {r['consistency_model']})"]
-    if r.get("reason"):
-        lines.append(f"reason: {r['reason']}")
-    for kind, n in sorted(r.get("anomaly_counts", {}).items()):
-        forbidden = " (forbidden)" if kind in r.get("forbidden_anomaly_types", ()) else ""
-        lines.append(f"{kind}: {n}{forbidden}")
-        for case in r["anomalies"].get(kind, [])[:1]:
-            lines += [f"    {line}" for line in case["explanation"]]
-            lines.append(f"    events: {case['events']}")
-    if "not" in r:
-        lines.append(f"not: {', '.join(r['not']) or '-'}; also not: {', '.join(r['also_not']) or '-'}")
-        held = r.get("satisfies", r.get("not_ruled_out", []))
-        label = "satisfies" if "satisfies" in r else "not ruled out"
-        lines.append(f"{label}: {', '.join(held) or '-'}")
-    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     except (HistoryError, TxnError) as e:
         print(f"error: {e}" if str(e).startswith(a.file) else f"error: {a.file}: {e}", file=sys.stderr)
         return BAD_INPUT
-    print(json.dumps(r, default=str, indent=1) if a.json else "\n".join(_summary(r)))
+    print(json.dumps(r, default=str, indent=1) if a.json else "\n".join(summary(r)))
     return EXIT[r["valid"]]
 
 

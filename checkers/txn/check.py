@@ -127,6 +127,25 @@ def _timing(start: float, cpu_start: float) -> dict[str, float]:
     return {"seconds": time.monotonic() - start, "cpu_seconds": time.process_time() - cpu_start}
 
 
+def summary(r: dict[str, Any]) -> list[str]:
+    """Terminal lines: the verdict, each anomaly with its first explanation and events, the models."""
+    lines = [f"valid: {r['valid']}  ({r['txns']} txns, {r['workload']}, {r['consistency_model']})"]
+    if r.get("reason"):
+        lines.append(f"reason: {r['reason']}")
+    for kind, n in sorted(r.get("anomaly_counts", {}).items()):
+        forbidden = " (forbidden)" if kind in r.get("forbidden_anomaly_types", ()) else ""
+        lines.append(f"{kind}: {n}{forbidden}")
+        for case in r["anomalies"].get(kind, [])[:1]:
+            lines += [f"    {line}" for line in case["explanation"]]
+            lines.append(f"    events: {case['events']}")
+    if "not" in r:
+        lines.append(f"not: {', '.join(r['not']) or '-'}; also not: {', '.join(r['also_not']) or '-'}")
+        held = r.get("satisfies", r.get("not_ruled_out", []))
+        label = "satisfies" if "satisfies" in r else "not ruled out"
+        lines.append(f"{label}: {', '.join(held) or '-'}")
+    return lines
+
+
 class TxnChecker:
     """The transactional checker as a `Checker` (checkers/checker.py) for composing in the harness.
 
@@ -148,4 +167,4 @@ class TxnChecker:
         )
 
 
-__all__ = ["DEFAULT_MODEL", "WORKLOADS", "Txn", "TxnChecker", "check"]
+__all__ = ["DEFAULT_MODEL", "WORKLOADS", "Txn", "TxnChecker", "check", "summary"]
