@@ -1,59 +1,90 @@
-"""The bank checker: money moves between accounts, but the total never changes.
+"""The bank workload's checker: transfers move money, they never make or destroy it.
 
-Operations: `transfer` (value: {"from", "to", "amount"}) and `read` (an ok completion's value:
-{account: balance} for every account). Whatever the transfers did, each read taken as one
-snapshot must show every account, balances summing to the total, and none negative unless
-negative balances are allowed. A read that sums wrong saw part of a transfer: a transaction
-was not atomic, or the read mixed states (read skew).
+Op shapes (our Event history): `f "transfer"`, value {"from": account, "to": account,
+"amount": n} (invoke, then ok / fail / info); `f "read"`, value null on invoke and
+{account: balance} on an ok completion (keys may be strings or numbers; JSON makes them
+strings).
+
+Every ok read is a snapshot and must show:
+
+- the total: equal to `total` when given; when not, every read must show the same total
+  (a history can show that money appeared or vanished without anyone saying how much there
+  was, but then it cannot say which read is right, so it lists the totals it saw);
+- no negative balance, unless `negative_allowed`;
+- exactly the accounts in `accounts`, when given.
+
+A history with no ok read is "unknown": nothing was checked.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from checkers.history import Event
-from checkers.intervals import intervals
+from checkers.history import NEMESIS, Event
 
-SHOWN = 10
+MAX_LISTED = 32
 
 
-def check_bank(events: Sequence[Event], accounts: Sequence[str], total: int | float,
-               negative_allowed: bool = False) -> dict[str, Any]:
-    reads = [op for op in intervals(events) if op.f == "read" and op.type == "ok"]
-    errors = []
-    for r in reads:
-        balances = r.value
-        problem = None
-        if not isinstance(balances, dict):
-            problem = f"returned {balances!r}, not balances by account"
-        else:
-            missing = [a for a in accounts if a not in balances]
-            odd = [a for a, b in balances.items() if isinstance(b, bool) or not isinstance(b, int | float)]
-            if missing:
-                problem = f"has no balance for {', '.join(missing)}"
-            elif odd:
-                problem = f"has a non-numeric balance for {', '.join(odd)}"
-            elif sum(balances.values()) != total:
-                problem = f"sums to {sum(balances.values())}, not {total}"
-            elif not negative_allowed and any(b < 0 for b in balances.values()):
-                problem = "has a negative balance"
-        if problem is not None:
-            errors.append({"index": r.complete.index, "node": r.complete.node, "balances": balances,
-                           "problem": problem})
-    result: dict[str, Any] = {"valid": not errors, "reads": len(reads), "total": total, "error_count": len(errors)}
-    if errors:
-        e = errors[0]
-        result["errors"] = errors[:SHOWN]
-        result["message"] = f"{len(errors)} read(s) of all balances are wrong, e.g. event {e['index']}: {e['problem']}"
-    return result
+def check_bank(
+    history: Sequence[Event],
+    total: int | float | None = None,
+    negative_allowed: bool = False,
+    accounts: Iterable[Any] | None = None,
+) -> dict[str, Any]:
+    wanted = {str(a) for a in accounts} if accounts is not None else None
+    reads = [e for e in history if e.process != NEMESIS and e.f == "read" and e.type == "ok"]
+    transfers = [e for e in history if e.process != NEMESIS and e.f == "transfer" and e.type != "invoke"]
+    if not reads:
+        return {"valid": "unknown", "reason": "no read completed, so nothing could be checked"}
+    errors: list[dict[str, Any]] = []
+    totals: dict[Any, list[int]] = {}
+    for e in reads:
+        if not isinstance(e.value, Mapping) or not all(
+            isinstance(b, (int, float)) and not isinstance(b, bool) for b in e.value.values()
+        ):
+            errors.append({"type": "malformed-read", "index": e.index, "value": e.value})
+            continue
+        balances = {str(k): b for k, b in e.value.items()}
+        s = sum(balances.values())
+        totals.setdefault(s, []).append(e.index)
+        if total is not None and s != total:
+            errors.append({"type": "wrong-total", "index": e.index, "total": s, "expected": total})
+        negative = {k: b for k, b in balances.items() if b < 0}
+        if negative and not negative_allowed:
+            errors.append({"type": "negative-balance", "index": e.index, "balances": negative})
+        if wanted is not None and set(balances) != wanted:
+            errors.append({"type": "wrong-accounts", "index": e.index, "missing": sorted(wanted - set(balances)),
+                           "unexpected": sorted(set(balances) - wanted)})
+    if total is None and len(totals) > 1:
+        errors.append({"type": "total-not-conserved",
+                       "totals": {str(t): idx[:MAX_LISTED] for t, idx in sorted(totals.items())}})
+    kinds: dict[str, int] = {}
+    for err in errors:
+        kinds[err["type"]] = kinds.get(err["type"], 0) + 1
+    return {
+        "valid": not errors,
+        "reads": len(reads),
+        "transfers": {t: sum(1 for e in transfers if e.type == t) for t in ("ok", "fail", "info")},
+        "totals_seen": sorted(totals, key=float)[:MAX_LISTED],
+        "error_counts": kinds,
+        "errors": errors[:MAX_LISTED],
+    }
 
 
 class BankChecker:
-    def __init__(self, accounts: Sequence[str], total: int | float, negative_allowed: bool = False) -> None:
-        self.accounts = list(accounts)
+    """The bank checker as a `Checker`; `context` may set "total", "negative_allowed", "accounts"."""
+
+    def __init__(self, total: int | float | None = None, negative_allowed: bool = False,
+                 accounts: Iterable[Any] | None = None) -> None:
         self.total = total
         self.negative_allowed = negative_allowed
+        self.accounts = list(accounts) if accounts is not None else None
 
     def check(self, history: Sequence[Event], context: Mapping[str, Any]) -> dict[str, Any]:
-        return check_bank(history, self.accounts, self.total, self.negative_allowed)
+        return check_bank(
+            history,
+            context.get("total", self.total),
+            context.get("negative_allowed", self.negative_allowed),
+            context.get("accounts", self.accounts),
+        )

@@ -1,66 +1,96 @@
-"""The counter checker: every read lies between what must and what may have been added.
+"""The counter workload's checker: every read lies between what surely and what possibly happened.
 
-Operations: `add` (value: a positive delta) and `read` (an ok completion's value: the counter,
-null before any add). A read that began after some adds were acknowledged must include them (its
-lower bound); it cannot include adds invoked after it returned (its upper bound counts every add,
-acknowledged or not, invoked before it returned). A failed add did not happen and counts in
-neither bound. This is Jepsen's counter checker; it needs no model search.
+Op shapes (our Event history): `f "add"`, value the delta (an integer; invoke, then ok / fail /
+info); `f "read"`, value null on invoke and the counter's value (an integer) on an ok
+completion. The counter starts at `initial` (0).
+
+A read overlapping some adds may see any of them, so each read is held to bounds:
+
+- lower: every decrement that may have happened by the time the read completed (invoked
+  before then and not failed), plus every increment acknowledged before the read was invoked;
+- upper: every increment that may have happened by then, plus every decrement acknowledged
+  before the read was invoked.
+
+A read outside its bounds is an error, with the bounds and the event index. A history with no
+ok read is "unknown": nothing was checked.
 """
 
 from __future__ import annotations
 
-import bisect
+from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from checkers.history import Event
-from checkers.intervals import intervals
+from checkers.history import NEMESIS, Event
 
-SHOWN = 10
+MAX_LISTED = 32
 
 
-def check_counter(events: Sequence[Event]) -> dict[str, Any]:
-    ops = intervals(events)
-    adds = [op for op in ops if op.f == "add" and op.type != "fail"]
-    for op in adds:
-        delta = op.invoke.value
-        if isinstance(delta, bool) or not isinstance(delta, int | float) or delta < 0:
-            return {"valid": "unknown", "reason": f"event {op.invoke.index}: add of {delta!r}; the counter checker "
-                    "needs non-negative numbers"}
-    # Prefix sums by time: acknowledged adds by completion, attempted adds by invocation.
-    acked = sorted((op.end, op.invoke.value) for op in adds if op.type == "ok")
-    attempted = sorted((op.start, op.invoke.value) for op in adds)
-    acked_times, acked_sums = _prefix(acked)
-    tried_times, tried_sums = _prefix(attempted)
+def check_counter(history: Sequence[Event], initial: int = 0) -> dict[str, Any]:
+    # Each add: (invoke position, completion position or None, type, delta).
+    adds: list[tuple[int, int | None, str, int]] = []
+    reads: list[tuple[int, int, Event]] = []
+    open_ops: dict[Any, tuple[int, Event]] = {}
+    for pos, e in enumerate(history):
+        if e.process == NEMESIS or e.f not in ("add", "read"):
+            continue
+        if e.type == "invoke":
+            open_ops[e.process] = (pos, e)
+            continue
+        ipos, inv = open_ops.pop(e.process, (pos, e))
+        if e.f == "add":
+            delta = inv.value if inv.value is not None else e.value
+            if not isinstance(delta, int) or isinstance(delta, bool):
+                reason = f"event {e.index}: an add's value must be an integer, got {delta!r}"
+                return {"valid": "unknown", "reason": reason}
+            adds.append((ipos, pos if e.type != "info" else None, e.type, delta))
+        elif e.type == "ok":
+            reads.append((ipos, pos, e))
+    for ipos, inv in open_ops.values():
+        if inv.f == "add" and isinstance(inv.value, int):
+            adds.append((ipos, None, "info", inv.value))
+    if not reads:
+        return {"valid": "unknown", "reason": "no read completed, so nothing could be checked"}
+    # Prefix sums make each read's bounds two binary searches instead of a pass over all adds.
+    may = sorted((a_inv, d) for a_inv, _, typ, d in adds if typ != "fail")
+    sure = sorted((a_done, d) for _, a_done, typ, d in adds if typ == "ok" and a_done is not None)
+    may_pos, may_up, may_down = _prefix(may)
+    sure_pos, sure_up, sure_down = _prefix(sure)
     errors = []
-    reads = [op for op in ops if op.f == "read" and op.type == "ok"]
-    for r in reads:
-        value = 0 if r.value is None else r.value
-        lower = acked_sums[bisect.bisect_left(acked_times, r.start)]
-        upper = tried_sums[bisect.bisect_right(tried_times, r.end)]
-        if isinstance(value, bool) or not isinstance(value, int | float) or not lower <= value <= upper:
-            errors.append({"index": r.complete.index, "node": r.complete.node, "value": r.value,
-                           "lower": lower, "upper": upper})
-    result: dict[str, Any] = {"valid": not errors, "reads": len(reads), "adds": len(adds),
-                              "acknowledged_total": acked_sums[-1], "attempted_total": tried_sums[-1],
-                              "error_count": len(errors)}
-    if errors:
-        e = errors[0]
-        result["errors"] = errors[:SHOWN]
-        result["message"] = (f"{len(errors)} read(s) out of bounds, e.g. the read at event {e['index']} returned "
-                             f"{e['value']!r} where acknowledged adds before it make at least {e['lower']} and "
-                             f"adds invoked before it returned make at most {e['upper']}")
-    return result
+    for ipos, cpos, e in reads:
+        i = bisect_right(may_pos, cpos)
+        j = bisect_left(sure_pos, ipos)
+        lower = initial + may_down[i] + sure_up[j]
+        upper = initial + may_up[i] + sure_down[j]
+        value = e.value
+        if not isinstance(value, int) or isinstance(value, bool) or not lower <= value <= upper:
+            errors.append({"index": e.index, "value": value, "lower": lower, "upper": upper})
+    return {
+        "valid": not errors,
+        "reads": len(reads),
+        "adds": len(adds),
+        "acknowledged_total": initial + sum(d for _, _, t, d in adds if t == "ok"),
+        "attempted_total": initial + sum(d for _, _, t, d in adds if t != "fail"),
+        "error_count": len(errors),
+        "errors": errors[:MAX_LISTED],
+    }
 
 
-def _prefix(timed: list[tuple[float, Any]]) -> tuple[list[float], list[float]]:
-    """Times and the running sum up to each (sums[i] = total of the first i)."""
-    times, sums = [t for t, _ in timed], [0]
-    for _, v in timed:
-        sums.append(sums[-1] + v)
-    return times, sums
+def _prefix(items: list[tuple[int, int]]) -> tuple[list[int], list[int], list[int]]:
+    """Positions, and running sums of the increments and of the decrements before each."""
+    positions, up, down = [], [0], [0]
+    for pos, d in items:
+        positions.append(pos)
+        up.append(up[-1] + max(d, 0))
+        down.append(down[-1] + min(d, 0))
+    return positions, up, down
 
 
 class CounterChecker:
+    """The counter checker as a `Checker`; `context` may set "initial"."""
+
+    def __init__(self, initial: int = 0) -> None:
+        self.initial = initial
+
     def check(self, history: Sequence[Event], context: Mapping[str, Any]) -> dict[str, Any]:
-        return check_counter(history)
+        return check_counter(history, context.get("initial", self.initial))

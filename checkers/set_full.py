@@ -1,139 +1,164 @@
-"""The set checker, with Jepsen's set-full semantics: what happened to every element ever added.
+"""The set workload's checker, with Jepsen's set-full semantics: what happened to every element.
 
-Operations: `add` (value: the element) and `read` (an ok completion's value: every element the
-set holds, as a list). Elements are compared as JSON values. For each element the checker
-finds when it became known to exist (its add was acknowledged, or a read saw it, whichever came
-first), and then looks at every read that began after that:
+Op shapes (our Event history): `f "add"`, value the element (invoke, then ok / fail / info);
+`f "read"`, value null on invoke and the list of elements on an ok completion.
 
-- stable: present in all of them (or absent only from reads that ran concurrently with it);
-- lost: present once known, and absent from the last reads: the system dropped it;
-- stale: absent from some read that began after it was known, then present again: a read
-  returned an old state (not linearizable; allowed by weaker systems, see `linearizable`);
-- never-read: known, but no read began after that, so nothing can be said.
-Beyond elements: an element read but never added is unexpected; one read twice in one read is
-duplicated. "Became visible" is reported per element as the time from its add's invocation to
-the first read that saw it, so slow visibility shows even when nothing is lost.
+For every element whose add was invoked, and every element some read returned:
+
+- it is *known* from the earlier of its add's ok completion and the completion of the first
+  read that returned it; only reads invoked after that moment can be held to it;
+- *never-read*: no read began after it was known (nothing to judge);
+- *lost*: known, and absent from a read that began after its last sighting (it disappeared);
+- *stable*: present in every read since some point; it was *stale* when some read that began
+  after it was known still missed it (allowed unless `linearizable`), and `stable_latency` is
+  how long after it was known the first read of its final, unbroken run of sightings began;
+- *unexpected*: read, but no add was ever invoked or its add failed (it cannot be there);
+- *duplicated*: a single read returned it more than once.
+
+Lost, unexpected and duplicated elements make the history invalid, as do stale ones under
+`linearizable`. An info add that was never seen is fine: it may not have happened. A history
+with no ok read at all is "unknown": nothing was checked.
 """
 
 from __future__ import annotations
 
-import bisect
-import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from checkers.history import Event
-from checkers.intervals import Interval, intervals
+from checkers.history import NEMESIS, Event
+from checkers.txn.transactions import hashable
 
-SHOWN = 10  # elements listed per outcome; counts are always complete
-
-
-def _key(value: Any) -> str:
-    """Elements as JSON text: exact (1, 1.0 and true differ), and hashable whatever their type."""
-    return json.dumps(value, sort_keys=True)
+MAX_LISTED = 32
 
 
-def check_set(events: Sequence[Event], linearizable: bool = True) -> dict[str, Any]:
-    ops = intervals(events)
-    adds = [op for op in ops if op.f == "add" and op.type != "fail"]
-    reads = sorted((op for op in ops if op.f == "read" and op.type == "ok"), key=lambda op: op.start)
-    attempted: dict[str, Interval] = {_key(op.invoke.value): op for op in adds}
-    acked = {k: op.end for k, op in attempted.items() if op.type == "ok"}
-    unexpected: dict[str, int] = {}
-    duplicated: dict[str, int] = {}
-    seen_in: dict[str, list[int]] = {}  # element -> positions in `reads` of the reads that saw it
-    for position, r in enumerate(reads):
-        if not isinstance(r.value, list):
-            return {"valid": "unknown", "reason": f"event {r.complete.index}: a read returned {r.value!r}, "
-                    "not a list of elements"}
-        counts: dict[str, int] = {}
-        for element in r.value:
-            k = _key(element)
-            counts[k] = counts.get(k, 0) + 1
-        for k, n in counts.items():
-            if k not in attempted:
-                unexpected.setdefault(k, r.complete.index)
-            if n > 1:
-                duplicated.setdefault(k, r.complete.index)
-            seen_in.setdefault(k, []).append(position)
-    starts = [r.start for r in reads]
-    outcomes: dict[str, list[dict[str, Any]]] = {"stable": [], "lost": [], "stale": [], "never-read": []}
-    visible_ms: list[float] = []
-    for k in sorted(set(acked) | set(seen_in)):
-        present = seen_in.get(k, [])
-        known = min([acked.get(k, float("inf"))] + [reads[i].end for i in present])
-        first_after = bisect.bisect_right(starts, known)  # reads from here on began after it was known
-        add = attempted.get(k)
-        if present and add is not None:
-            visible_ms.append(max(0.0, (min(reads[i].end for i in present) - add.start) / 1e6))
-        if first_after == len(reads):
-            outcomes["never-read"].append(_detail(k, add, None))
+@dataclass
+class _Read:
+    invoke_pos: int
+    complete_pos: int
+    index: int
+    time: int
+    invoke_time: int
+    elements: set[Any] = field(default_factory=set)
+
+
+def _seconds(ns: int | None) -> float | None:
+    return None if ns is None else ns / 1e9
+
+
+def check_set(history: Sequence[Event], linearizable: bool = False) -> dict[str, Any]:
+    """Classify every element (see the module docstring) and give the verdict."""
+    adds: dict[Any, dict[str, Any]] = {}
+    reads: list[_Read] = []
+    duplicated: dict[Any, list[int]] = {}
+    open_ops: dict[Any, tuple[int, Event]] = {}
+    for pos, e in enumerate(history):
+        if e.process == NEMESIS or e.f not in ("add", "read"):
             continue
-        saw = set(present)
-        if all(i in saw for i in range(first_after, len(reads))):
-            outcomes["stable"].append(_detail(k, add, None))
-        elif len(reads) - 1 not in saw:
-            # Lost: missing from the last read, which began after it was known.
-            outcomes["lost"].append(_detail(k, add, reads[-1]))
-        else:
-            first_missing = next(i for i in range(first_after, len(reads)) if i not in saw)
-            outcomes["stale"].append(_detail(k, add, reads[first_missing]))
-    bad = bool(outcomes["lost"] or unexpected or duplicated or (linearizable and outcomes["stale"]))
+        if e.type == "invoke":
+            open_ops[e.process] = (pos, e)
+            if e.f == "add":
+                el = hashable(e.value)
+                adds.setdefault(el, {"element": e.value, "invoke_index": e.index, "invoke_time": e.time,
+                                     "outcome_type": "pending"})
+            continue
+        ipos, inv = open_ops.pop(e.process, (pos, e))
+        if e.f == "add":
+            el = hashable(e.value if e.value is not None else inv.value)
+            a = adds.setdefault(el, {"element": e.value, "invoke_index": inv.index, "invoke_time": inv.time})
+            a["outcome_type"] = e.type
+            if e.type == "ok":
+                a["ok_pos"], a["ok_index"], a["ok_time"] = pos, e.index, e.time
+        elif e.type == "ok":
+            values = e.value if isinstance(e.value, list) else []
+            r = _Read(ipos, pos, e.index, e.time, inv.time)
+            for v in values:
+                h = hashable(v)
+                if h in r.elements:
+                    duplicated.setdefault(h, []).append(e.index)
+                r.elements.add(h)
+            reads.append(r)
+    if not reads:
+        return {"valid": "unknown", "reason": "no read completed, so no element could be checked",
+                "attempted": len(adds)}
+
+    first_seen: dict[Any, _Read] = {}
+    for r in sorted(reads, key=lambda r: r.complete_pos):
+        for el in r.elements:
+            first_seen.setdefault(el, r)
+    outcomes: dict[str, list[dict[str, Any]]] = {k: [] for k in ("stable", "lost", "never-read", "unexpected")}
+    stale: list[dict[str, Any]] = []
+    latencies: list[float] = []
+    by_invoke = sorted(reads, key=lambda r: r.invoke_pos)
+    for el in set(adds) | set(first_seen):
+        a = adds.get(el)
+        seen = first_seen.get(el)
+        if a is None or a["outcome_type"] == "fail":
+            if seen is not None:
+                outcomes["unexpected"].append({"element": el, "read_index": seen.index,
+                                               "add": "failed" if a else "never attempted"})
+            continue
+        candidates = [(a["ok_pos"], a["ok_time"], "acknowledged")] if "ok_pos" in a else []
+        if seen is not None:
+            candidates.append((seen.complete_pos, seen.time, "seen"))
+        if not candidates:
+            continue  # an info or pending add nobody saw: it may never have happened
+        known_pos, known_time, how = min(candidates, key=lambda c: c[0])
+        later = [r for r in by_invoke if r.invoke_pos > known_pos]
+        info = {"element": el, "known_since": how, "known_index": a.get("ok_index") if how == "acknowledged"
+                else seen.index if seen else None}
+        if not later:
+            outcomes["never-read"].append(info)
+            continue
+        absent = [r for r in later if el not in r.elements]
+        present = [r for r in later if el in r.elements]
+        if absent and (not present or absent[-1].invoke_pos > present[-1].invoke_pos):
+            info["last_seen_index"] = present[-1].index if present else (seen.index if seen else None)
+            info["lost_in_read_index"] = absent[-1].index
+            outcomes["lost"].append(info)
+            continue
+        run_start = next(r for r in present if not absent or r.invoke_pos > absent[-1].invoke_pos)
+        latency = (run_start.invoke_time - known_time) if known_time is not None else None
+        info["stable_from_read_index"] = run_start.index
+        info["stable_latency"] = _seconds(latency)
+        if latency is not None:
+            latencies.append(latency / 1e9)
+        outcomes["stable"].append(info)
+        if absent:
+            stale.append({**info, "stale_read_indices": [r.index for r in absent][:MAX_LISTED]})
+
+    dup = [{"element": el, "read_indices": idx[:MAX_LISTED]} for el, idx in duplicated.items()]
+    bad = bool(outcomes["lost"] or outcomes["unexpected"] or dup or (linearizable and stale))
+    latencies.sort()
     result: dict[str, Any] = {
         "valid": not bad,
-        "attempted": len(attempted),
-        "acknowledged": len(acked),
+        "attempted": len(adds),
+        "acknowledged": sum(1 for a in adds.values() if "ok_pos" in a),
         "reads": len(reads),
-        **{f"{name}_count": len(items) for name, items in outcomes.items()},
-        **{name: items[:SHOWN] for name, items in outcomes.items() if name != "stable" and items},
-        "unexpected_count": len(unexpected),
-        "duplicated_count": len(duplicated),
+        "stable_count": len(outcomes["stable"]),
+        "lost_count": len(outcomes["lost"]),
+        "never_read_count": len(outcomes["never-read"]),
+        "unexpected_count": len(outcomes["unexpected"]),
+        "duplicated_count": len(dup),
+        "stale_count": len(stale),
+        "lost": outcomes["lost"][:MAX_LISTED],
+        "unexpected": outcomes["unexpected"][:MAX_LISTED],
+        "duplicated": dup[:MAX_LISTED],
+        "stale": stale[:MAX_LISTED],
+        "never_read": outcomes["never-read"][:MAX_LISTED],
+        "stable_latency": {
+            "median": latencies[len(latencies) // 2] if latencies else None,
+            "max": latencies[-1] if latencies else None,
+        },
     }
-    for name, found in (("unexpected", unexpected), ("duplicated", duplicated)):
-        if found:
-            result[name] = [{"element": json.loads(k), "read_index": i} for k, i in list(found.items())[:SHOWN]]
-    if visible_ms:
-        ordered = sorted(visible_ms)
-        result["visible_ms"] = {q: round(ordered[min(len(ordered) - 1, int(f * len(ordered)))], 1)
-                                for q, f in (("p50", 0.5), ("p99", 0.99), ("max", 1.0))}
-    if bad:
-        result["message"] = _message(result, linearizable)
     return result
 
 
-def _detail(k: str, add: Interval | None, read: Interval | None) -> dict[str, Any]:
-    """An element with the events that tell its story: its add, and the read that missed it."""
-    out: dict[str, Any] = {"element": json.loads(k)}
-    if add is not None:
-        out["add"] = {"index": add.invoke.index, "type": add.type,
-                      "node": add.complete.node if add.complete is not None else None}
-    if read is not None:
-        out["missing_from_read"] = {"index": read.complete.index, "node": read.complete.node}
-    return out
-
-
-def _message(result: Mapping[str, Any], linearizable: bool) -> str:
-    parts = []
-    if result.get("lost_count"):
-        e = result["lost"][0]
-        parts.append(f"{result['lost_count']} element(s) lost, e.g. {json.dumps(e['element'])}: known to be in the "
-                     f"set, then missing from every read from event {e['missing_from_read']['index']} on")
-    if linearizable and result.get("stale_count"):
-        e = result["stale"][0]
-        parts.append(f"{result['stale_count']} stale read(s), e.g. {json.dumps(e['element'])} missing from the read "
-                     f"at event {e['missing_from_read']['index']} after it was known, then seen again")
-    if result.get("unexpected_count"):
-        parts.append(f"{result['unexpected_count']} element(s) read that were never added")
-    if result.get("duplicated_count"):
-        parts.append(f"{result['duplicated_count']} element(s) read more than once in one read")
-    return "; ".join(parts)
-
-
 class SetChecker:
-    """`check_set` as a harness Checker."""
+    """Set-full as a `Checker`; `context` may set "linearizable" (stale reads are then errors)."""
 
-    def __init__(self, linearizable: bool = True) -> None:
+    def __init__(self, linearizable: bool = False) -> None:
         self.linearizable = linearizable
 
     def check(self, history: Sequence[Event], context: Mapping[str, Any]) -> dict[str, Any]:
-        return check_set(history, self.linearizable)
+        return check_set(history, context.get("linearizable", self.linearizable))

@@ -6,6 +6,8 @@ plug-ins add theirs through the `harness.workloads` entry point group.
 
 BUILTIN = {
     "register": "workloads.register:Register",
+    "list-append": "workloads.list_append:ListAppend",
+    "rw-register": "workloads.rw_register:RwRegister",
     "set": "workloads.set:Set",
     "counter": "workloads.counter:Counter",
     "bank": "workloads.bank:Bank",

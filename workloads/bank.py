@@ -71,4 +71,4 @@ class Bank(Workload):
         conn.txn([["cas", t["from"], [have, have - t["amount"]]], ["cas", t["to"], [other, other + t["amount"]]]])
 
     def checker(self) -> Checker:
-        return Compose({"bank": BankChecker(self.accounts, self.opts["total"])})
+        return Compose({"bank": BankChecker(total=self.opts["total"], accounts=self.accounts)})
