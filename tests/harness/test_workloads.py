@@ -80,7 +80,7 @@ def test_every_workload_is_valid_on_an_atomic_store(name: str, tmp_path: Path) -
     assert r["valid"] is True, r
 
 
-@pytest.mark.parametrize("name", ["bank"])
+@pytest.mark.parametrize("name", ["bank", "list-append"])
 def test_a_split_transaction_is_caught(name: str, tmp_path: Path) -> None:
     r = run_workload(name, tmp_path, split=True)
     assert r["valid"] is False, r
