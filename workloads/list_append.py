@@ -33,7 +33,7 @@ class ListAppend(Workload):
                metavar="N"),
         Option("max-txn-length", "micro-ops per transaction, at most", default=4,
                parse=number(1, 100, integer=True), metavar="N"),
-        Option("key-rotation", "transactions a worker makes before moving on to a fresh key", default=16,
+        Option("key-rotation", "transactions a worker makes before moving on to a fresh key", default=4,
                parse=number(1, 1_000_000, integer=True), metavar="N"),
         Option("consistency-model", "the strongest model the history must satisfy", default="strict-serializable",
                parse=choice(*MODELS), metavar="MODEL"),

@@ -13,6 +13,7 @@ from typing import Any
 
 from checkers.txn.cycles import Step
 from checkers.txn.graph import KIND_NAMES
+from checkers.txn.list_append import show_value
 from checkers.txn.transactions import Txn
 
 MEANING = {
@@ -112,8 +113,10 @@ def _sentence(kind: str, c: dict[str, Any], txns: Sequence[Txn]) -> str:
     if kind == "duplicate-elements":
         return f"{T} read key {k!r} = {c['read']!r}, in which {c['duplicates']} appear more than once."
     if kind == "incompatible-order":
-        a, b = c["values"]
-        return f"Key {k!r} was read as {a!r} and as {b!r}; neither is a prefix of the other."
+        a, b = (tuple(v) if isinstance(v, list | tuple) else (v,) for v in c["values"])
+        same = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+        return (f"Key {k!r} was read as {show_value(a)} and as {show_value(b)}: they agree on the first {same} values, then "
+                f"one has {a[same]!r} where the other has {b[same]!r}, so neither is a prefix of the other.")
     if kind == "dirty-update":
         a, b = c["txns"]
         return (f"On key {k!r}, {_name(txns, a)} failed after appending {c['values'][0]!r}, yet committed "
