@@ -13,7 +13,7 @@ from typing import Any
 
 from checkers.txn.cycles import Step
 from checkers.txn.graph import KIND_NAMES
-from checkers.txn.list_append import show_value
+from checkers.txn.list_append import shown
 from checkers.txn.transactions import Txn
 
 MEANING = {
@@ -115,8 +115,8 @@ def _sentence(kind: str, c: dict[str, Any], txns: Sequence[Txn]) -> str:
     if kind == "incompatible-order":
         a, b = (tuple(v) if isinstance(v, list | tuple) else (v,) for v in c["values"])
         same = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
-        return (f"Key {k!r} was read as {show_value(a)} and as {show_value(b)}: they agree on the first {same} values, then "
-                f"one has {a[same]!r} where the other has {b[same]!r}, so neither is a prefix of the other.")
+        return (f"Key {k!r} was read as {shown(a)} and as {shown(b)}: they agree on the first {same} values, "
+                f"then one has {a[same]!r} where the other has {b[same]!r}, so neither is a prefix of the other.")
     if kind == "dirty-update":
         a, b = c["txns"]
         return (f"On key {k!r}, {_name(txns, a)} failed after appending {c['values'][0]!r}, yet committed "

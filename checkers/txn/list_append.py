@@ -31,13 +31,13 @@ INIT = object()  # the empty list every key starts as
 SHOWN_HEAD, SHOWN_TAIL = 2, 4  # a long list's elements shown: an explanation turns on its end
 
 
-def show_value(v: Any) -> str:
+def shown(v: Any) -> str:
     if isinstance(v, tuple):
         if len(v) > SHOWN_HEAD + SHOWN_TAIL + 1:
-            head = " ".join(show_value(x) for x in v[:SHOWN_HEAD])
-            tail = " ".join(show_value(x) for x in v[-SHOWN_TAIL:])
+            head = " ".join(shown(x) for x in v[:SHOWN_HEAD])
+            tail = " ".join(shown(x) for x in v[-SHOWN_TAIL:])
             return f"[{head} ... {tail}] ({len(v)} values)"
-        return "[" + " ".join(show_value(x) for x in v) + "]"
+        return "[" + " ".join(shown(x) for x in v) + "]"
     if v is None:
         return "nil"
     return repr(v) if isinstance(v, str) else str(v)
@@ -85,7 +85,7 @@ class ListAppend:
                 other = seen.get((k, v))
                 if other is not None:
                     self.unknown_reason = (
-                        f"element {show_value(v)} is appended to key {show_value(k)} by both {self.txns[other].name()} "
+                        f"element {shown(v)} is appended to key {shown(k)} by both {self.txns[other].name()} "
                         f"and {t.name()}: list-append needs unique elements per key"
                     )
                     return
@@ -205,7 +205,7 @@ class ListAppend:
             for e in lst:
                 counts[e] = counts.get(e, 0) + 1
             self._add("duplicate-elements", {"txn": t.id, "key": k, "read": list(lst),
-                                             "duplicates": {show_value(e): c for e, c in counts.items() if c > 1}})
+                                             "duplicates": {shown(e): c for e, c in counts.items() if c > 1}})
         failed = self.failed_writer.get(k)
         if failed:
             for e in [e for e in lst if e in failed]:
@@ -291,8 +291,8 @@ class ListAppend:
                 lst = _read_list(v) if f == READ else ()
                 if lst and self.writer.get(k, {}).get(lst[-1]) == a:
                     return {"type": "wr", "key": k, "value": lst[-1], "b_mop": i,
-                            "text": f"{A} appended {show_value(lst[-1])} to key {show_value(k)}; {B} read key {show_value(k)} = "
-                                    f"{show_value(lst)}, which ends with it, so {B} saw {A}'s write and follows it"}
+                            "text": f"{A} appended {shown(lst[-1])} to key {shown(k)}; {B} read key {shown(k)} = "
+                                    f"{shown(lst)}, which ends with it, so {B} saw {A}'s write and follows it"}
         if kind == WW:
             for i, (f, k, v) in enumerate(tb.mops):
                 if f != APPEND:
@@ -300,12 +300,12 @@ class ListAppend:
                 prev = self.previous(k, v)
                 if prev is not INIT and self.writer.get(k, {}).get(prev) == a:
                     seen = self.order_source.get(k, self.order.get(k))
-                    why = (f"the longest read of key {show_value(k)} is {show_value(seen)}"
+                    why = (f"the longest read of key {shown(k)} is {shown(seen)}"
                            if v in self.position.get(k, {}) else
-                           f"nobody read {show_value(v)}, so it came after everything read of key {show_value(k)}, "
-                           f"which ends with {show_value(prev)}")
+                           f"nobody read {shown(v)}, so it came after everything read of key {shown(k)}, "
+                           f"which ends with {shown(prev)}")
                     return {"type": "ww", "key": k, "value": prev, "value_after": v, "b_mop": i,
-                            "text": f"{A} appended {show_value(prev)} to key {show_value(k)} and {B} appended {show_value(v)} right "
+                            "text": f"{A} appended {shown(prev)} to key {shown(k)} and {B} appended {shown(v)} right "
                                     f"after it ({why}), so {A}'s write came first"}
         if kind == RW:
             for i, (f, k, v) in enumerate(tb.mops):
@@ -317,9 +317,9 @@ class ListAppend:
                         continue
                     lst = _read_list(v2)
                     if (lst[-1] if lst else INIT) == prev:
-                        after = "the empty list" if prev is INIT else f"{show_value(lst)}"
+                        after = "the empty list" if prev is INIT else f"{shown(lst)}"
                         return {"type": "rw", "key": k, "read": list(lst), "value_after": v, "b_mop": i,
-                                "text": f"{A} read key {show_value(k)} = {after}, without {B}'s append of {show_value(v)} "
+                                "text": f"{A} read key {shown(k)} = {after}, without {B}'s append of {shown(v)} "
                                         f"that came right after that state, so {A} precedes {B}"}
         if kind == PROCESS:
             return {"type": "process", "process": ta.process,
