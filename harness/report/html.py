@@ -31,6 +31,7 @@ from harness.report.data import (
     spans,
     summarise_faults,
 )
+from harness.report.txn import txn_html
 from harness.store import HARNESS_LOG, HISTORY, HISTORY_EDN, REPORT, RESULTS, read_results
 
 MAX_RAW = 60_000  # characters of a checker's raw JSON shown; a huge result must not bloat the page
@@ -134,7 +135,7 @@ def _checkers(results: dict[str, Any], ops: list[Span], events: list[Event]) -> 
         if len(raw) > MAX_RAW:
             raw = raw[:MAX_RAW] + f"\n… {len(raw) - MAX_RAW} more characters in results.json"
         out.append(f'<h3>{esc(str(name))} <span class="badge {word}">{word}</span></h3>{_table(brief)}'
-                   + "".join(counterexample_html(c, r, ops, events) for c in failures)
+                   + "".join(counterexample_html(c, r, ops, events) for c in failures) + txn_html(r)
                    + f"<details><summary>Full result</summary><pre>{esc(raw)}</pre></details>")
     return "".join(out) or "<p>No checker ran.</p>"
 
