@@ -3,4 +3,5 @@ their classes (imported lazily); plug-ins add theirs through the `harness.dbs` e
 
 BUILTIN = {
     "raft": "harness.dbs.raft:RaftDB",
+    "etcd": "harness.dbs.etcd:EtcdDB",
 }
