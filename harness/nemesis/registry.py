@@ -57,7 +57,7 @@ KINDS: dict[str, NemesisKind] = {k.name: k for k in (
                 tools=("iptables", "python3")),
     NemesisKind("packet", "delay, loss, duplication, reordering, corruption or bandwidth limits between nodes",
                 lambda c: PacketNemesis(c.remote, c.addresses, c.db.peer_port, c.rng, c.primaries),
-                tools=("ip", "iptables", "python3")),
+                tools=("ip", "tc", "iptables", "python3")),
     NemesisKind("kill", "SIGKILL node processes; the heal restarts them on their data",
                 lambda c: KillNemesis(c.db, list(c.addresses), c.rng, primaries=c.primaries), requires=(Process,)),
     NemesisKind("pause", "SIGSTOP node processes; the heal sends SIGCONT",

@@ -40,13 +40,13 @@ def _node_with(tmp_path: Path, node: str, *tools: str) -> Path:
 
 
 def test_a_node_lacking_a_faults_tool_is_named_with_the_tool_and_the_fault(tmp_path: Path) -> None:
-    remote = ShellRemote({"n1": _node_with(tmp_path, "n1", "iptables", "python3", "ip"),
+    remote = ShellRemote({"n1": _node_with(tmp_path, "n1", "iptables", "python3", "ip", "tc"),
                           "n2": _node_with(tmp_path, "n2", "python3")})
     check_tools(["kill", "clock"], remote, ["n1", "n2"])  # they run nothing of their own on the nodes
     check_tools(["partition", "packet"], remote, ["n1"])
     with pytest.raises(UsageError, match=r"^node n2 has no iptables, which nemesis partition runs there"):
         check_tools(["partition", "kill"], remote, ["n1", "n2"])
-    with pytest.raises(UsageError, match=r"^node n2 has no iptables, ip, which nemesis partition, packet runs"):
+    with pytest.raises(UsageError, match=r"^node n2 has no iptables, ip, tc, which nemesis partition, packet runs"):
         check_tools(["partition", "packet"], remote, ["n1", "n2"])
 
 
