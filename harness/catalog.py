@@ -75,6 +75,8 @@ def render(data: dict[str, Any]) -> str:
                              f"{', '.join(part['client_operations'])}")
             if part.get("requires"):
                 lines.append(f"    needs: {', '.join(part['requires'])}")
+            if part.get("tools"):
+                lines.append(f"    runs on the nodes: {', '.join(part['tools'])}")
             if part.get("options"):
                 lines.append("    options:")
                 lines += _options(part["options"])

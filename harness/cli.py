@@ -75,7 +75,8 @@ def _platform(args: argparse.Namespace) -> Any:
     if args.image and args.dockerfile:
         raise UsageError("--image and --dockerfile both name the nodes' image: give one")
     ssh_only = [f for f, v in (("--ssh-user", args.ssh_user), ("--ssh-key", args.ssh_key),
-                               ("--ssh-insecure", args.ssh_insecure)) if v]
+                               ("--ssh-known-hosts", args.ssh_known_hosts), ("--ssh-insecure", args.ssh_insecure))
+                if v]
     if args.nodes_file is None:
         if ssh_only:
             raise UsageError(f"{ssh_only[0]} needs --nodes-file (SSH is only for real hosts)")
@@ -85,7 +86,10 @@ def _platform(args: argparse.Namespace) -> Any:
                                   ("--dockerfile", args.dockerfile), ("--base-image", args.base_image)) if v]
     if docker_only:
         raise UsageError(f"{docker_only[0]} is for Docker clusters; --nodes-file runs on existing hosts")
-    return SSHPlatform(Path(args.nodes_file), args.ssh_user or "root", args.ssh_key, args.ssh_insecure)
+    if args.ssh_insecure and args.ssh_known_hosts:
+        raise UsageError("--ssh-insecure skips the host key check that --ssh-known-hosts is for: give one")
+    return SSHPlatform(Path(args.nodes_file), args.ssh_user or "root", args.ssh_key, args.ssh_insecure,
+                       Path(args.ssh_known_hosts) if args.ssh_known_hosts else None)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -110,6 +114,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
                      argv=["harness", *sys.argv[1:]])
     outcome = run(test, progress=Progress(sys.stderr))
     r = outcome.results
+    if r.get("refused"):
+        print(f"harness: {r['failure']} (results in {outcome.run_dir})", file=sys.stderr)
+        return EXIT_USAGE
     if args.junit:
         write_junit(r, Path(args.junit), outcome.run_dir)
     if args.summary:
@@ -356,6 +363,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="run on these existing hosts over SSH instead: one [name=]address[:port] per line")
     where.add_argument("--ssh-user", help="SSH user for --nodes-file (default root)")
     where.add_argument("--ssh-key", metavar="FILE", help="SSH private key for --nodes-file")
+    where.add_argument("--ssh-known-hosts", metavar="FILE",
+                       help="verify host keys against this file (default ~/.ssh/known_hosts)")
     where.add_argument("--ssh-insecure", action="store_true",
                        help="accept any host key (default: verify against known_hosts)")
     out = r.add_argument_group("results")

@@ -156,7 +156,9 @@ def harness_trouble(exit_code: int, results: dict[str, Any] | None) -> str | Non
 
 
 def combined_exit(codes: Iterable[int]) -> int:
-    codes = set(codes)
+    """Jepsen's precedence; any code that is not a verdict (a refused setup's 254 included) counts as
+    the harness failing, since the job could not test what it was asked to."""
+    codes = {c if c in PRECEDENCE else EXIT_FAILED for c in codes}
     return next((c for c in PRECEDENCE if c in codes), EXIT_VALID)
 
 

@@ -157,14 +157,16 @@ class SSHPlatform(Platform):
     """Real hosts, reached over SSH (paramiko), listed in a nodes file. Nothing is created or removed:
     the DB installs itself on them and tears itself down; the faults are healed as anywhere else.
 
-    Host keys are checked against known_hosts unless `insecure` (then any key is accepted, with a
-    warning: a man in the middle could run the test, and read what it writes).
+    Host keys are checked against `known_hosts` (default: the user's ~/.ssh/known_hosts) unless
+    `insecure` (then any key is accepted, with a warning: a man in the middle could run the test,
+    and read what it writes).
     """
 
     nodes_file: Path
     user: str = "root"
     key_file: str | None = None
     insecure: bool = False
+    known_hosts: Path | None = None
     kind = "ssh"
     hosts: list[tuple[str, str, int]] = field(default_factory=list, init=False)
     _remote: Any = field(default=None, init=False, repr=False)
@@ -176,6 +178,25 @@ class SSHPlatform(Platform):
                              "leave --nodes out or make them agree")
         if self.key_file is not None and not Path(self.key_file).expanduser().is_file():
             raise UsageError(f"--ssh-key {self.key_file}: no such file")
+        if not self.insecure:
+            self._check_known_hosts()
+
+    def _check_known_hosts(self) -> None:
+        """Every host must have a key in known_hosts: say which does not, before anything starts."""
+        import paramiko
+
+        path = (self.known_hosts or Path("~/.ssh/known_hosts")).expanduser()
+        if self.known_hosts is not None and not path.is_file():
+            raise UsageError(f"--ssh-known-hosts {self.known_hosts}: no such file")
+        try:
+            keys = paramiko.HostKeys(str(path)) if path.is_file() else paramiko.HostKeys()
+        except (OSError, paramiko.SSHException) as e:
+            raise UsageError(f"{path}: cannot read it as known_hosts ({e})") from e
+        for name, address, port in self.hosts:
+            entry = address if port == 22 else f"[{address}]:{port}"
+            if keys.lookup(entry) is None:
+                raise UsageError(f"node {name} ({entry}) has no key in {path}: add it (ssh-keyscan -p {port} "
+                                 f"{address} >> {path}, after checking it), or pass --ssh-insecure")
 
     def prepare(self, db: DB, say: Callable[[str], None]) -> None:
         if self.insecure:
@@ -186,8 +207,9 @@ class SSHPlatform(Platform):
         from harness.remote.ssh import Host, SSHRemote
 
         key = str(Path(self.key_file).expanduser()) if self.key_file else None
-        remote_hosts = {name: Host(address, port, self.user, key, strict_host_keys=not self.insecure)
-                        for name, address, port in self.hosts}
+        known = str(self.known_hosts.expanduser()) if self.known_hosts else None
+        remote_hosts = {name: Host(address, port, self.user, key, strict_host_keys=not self.insecure,
+                                   known_hosts=known) for name, address, port in self.hosts}
         self._remote = SSHRemote(remote_hosts)
         return Nodes(self._remote, {name: address for name, address, _ in self.hosts})
 
@@ -199,5 +221,6 @@ class SSHPlatform(Platform):
     def describe(self) -> dict[str, Any]:
         return {"kind": self.kind, "nodes_file": str(self.nodes_file), "user": self.user,
                 "hosts": {name: f"{address}:{port}" for name, address, port in self.hosts},
-                "host_keys_checked": not self.insecure}
+                "host_keys_checked": not self.insecure,
+                "known_hosts": str(self.known_hosts) if self.known_hosts else "~/.ssh/known_hosts"}
 

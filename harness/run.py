@@ -28,10 +28,10 @@ from typing import Any
 from checkers.history import HistoryWriter, read_history
 from harness.dbs.base import DB
 from harness.edn_export import jsonl_to_edn
-from harness.errors import HarnessError
+from harness.errors import HarnessError, UsageError
 from harness.interpreter import Interpreter
 from harness.nemesis.base import HealError
-from harness.nemesis.registry import build_nemesis, prepare
+from harness.nemesis.registry import build_nemesis, check_tools, prepare
 from harness.nemesis.schedule import Schedule
 from harness.progress import Progress
 from harness.remote.base import RemoteError
@@ -120,6 +120,7 @@ def _run(test: Test, run_dir: RunDir, say: Callable[[str], None], progress: Prog
     problems: list[str] = []
     interrupted: str | None = None
     failure: str | None = None
+    refused = False
     try:
         started = time.monotonic()
         prepare(test.nemesis, db)  # before the nodes start: e.g. the clock fault's hook
@@ -127,6 +128,7 @@ def _run(test: Test, run_dir: RunDir, say: Callable[[str], None], progress: Prog
         timings["image_s"] = round(time.monotonic() - started, 2)
         started = time.monotonic()
         nodes = test.platform.create(run_id, o.nodes)
+        check_tools(test.nemesis, nodes.remote, nodes.names)
         db.bind(nodes)
         bound = True
         for node in nodes.names:
@@ -159,7 +161,7 @@ def _run(test: Test, run_dir: RunDir, say: Callable[[str], None], progress: Prog
         interrupted = str(e) or "SIGINT"
         say(f"interrupted ({interrupted}): healing and tearing down")
     except (HarnessError, RemoteError) as e:
-        failure = str(e)
+        failure, refused = str(e), isinstance(e, UsageError)
         say(f"the run failed ({failure}): healing and tearing down")
         log.exception("run failed")
     finally:
@@ -168,7 +170,7 @@ def _run(test: Test, run_dir: RunDir, say: Callable[[str], None], progress: Prog
                                   recover=interrupted is None and failure is None)
 
     jsonl_to_edn(run_dir.history, run_dir.history_edn)
-    results = _check(test, run_dir, run_id, timings, interp, problems, interrupted, failure)
+    results = _check(test, run_dir, run_id, timings, interp, problems, interrupted, failure, refused)
     write_report(run_dir.path)
     return RunOutcome(run_dir.path, results)
 
@@ -214,9 +216,10 @@ def _teardown(test: Test, db: DB | None, interp: Interpreter | None, schedule: S
 
 
 def _check(test: Test, run_dir: RunDir, run_id: str, timings: dict[str, float], interp: Interpreter | None,
-           problems: list[str], interrupted: str | None, failure: str | None) -> dict[str, Any]:
+           problems: list[str], interrupted: str | None, failure: str | None, refused: bool) -> dict[str, Any]:
     """Judge the history and write results.json. A run that failed before its workload began has no
-    history worth judging: its verdict is unknown, and `failure` says why (exit 255, not a verdict)."""
+    history worth judging: its verdict is unknown, and `failure` says why (exit 255, not a verdict;
+    254 if `refused`: the user's setup cannot work, e.g. a node lacks a tool a fault needs)."""
     events = read_history(run_dir.history)
     started = time.monotonic()
     judged = any(e.is_client for e in events)
@@ -244,6 +247,7 @@ def _check(test: Test, run_dir: RunDir, run_id: str, timings: dict[str, float], 
         "interrupted_by": interrupted,
         "failure": failure,
         "unknown_cause": unknown,
+        "refused": refused,
         "problems": problems,
         "timings": timings,
         "counts": _counts(events),

@@ -44,16 +44,20 @@ class NemesisKind:
     build: Callable[[Cluster], Nemesis]
     requires: tuple[type, ...] = ()
     prepare: Callable[[Any], None] | None = None
+    tools: tuple[str, ...] = ()  # commands the fault runs on the nodes, checked there before the system starts
 
     def describe(self) -> dict[str, Any]:
-        return {"name": self.name, "description": self.description, "requires": [a.__name__ for a in self.requires]}
+        return {"name": self.name, "description": self.description, "requires": [a.__name__ for a in self.requires],
+                "tools": list(self.tools)}
 
 
 KINDS: dict[str, NemesisKind] = {k.name: k for k in (
     NemesisKind("partition", "network partitions between nodes (iptables), shapes drawn per fault, verified by probes",
-                lambda c: PartitionNemesis(c.remote, c.addresses, c.db.peer_port, c.rng, c.primaries)),
+                lambda c: PartitionNemesis(c.remote, c.addresses, c.db.peer_port, c.rng, c.primaries),
+                tools=("iptables", "python3")),
     NemesisKind("packet", "delay, loss, duplication, reordering, corruption or bandwidth limits between nodes",
-                lambda c: PacketNemesis(c.remote, c.addresses, c.db.peer_port, c.rng, c.primaries)),
+                lambda c: PacketNemesis(c.remote, c.addresses, c.db.peer_port, c.rng, c.primaries),
+                tools=("ip", "tc", "iptables", "python3")),
     NemesisKind("kill", "SIGKILL node processes; the heal restarts them on their data",
                 lambda c: KillNemesis(c.db, list(c.addresses), c.rng, primaries=c.primaries), requires=(Process,)),
     NemesisKind("pause", "SIGSTOP node processes; the heal sends SIGCONT",
@@ -86,6 +90,26 @@ def check_abilities(names: list[str], db: Any) -> None:
             why = getattr(db, "lacks", {}).get(ability.__name__)
             raise UsageError(f"nemesis {name} needs the {ability.label} ability ({ability.__name__}), which db "
                              f"{db.name} does not have" + (f": {why}" if why else ""))
+
+
+# Prints each command given as an argument that the node cannot find.
+_MISSING = 'for t in "$@"; do command -v "$t" >/dev/null 2>&1 || echo "$t"; done'
+
+
+def check_tools(names: list[str], remote: Remote, nodes: list[str]) -> None:
+    """Refuse (UsageError) nodes that lack a command a chosen fault runs, naming the node, the tool and
+    the fault: a user's own image or host may not have them, and the fault would fail half-way (a
+    partition that cannot be healed) with a far less clear message."""
+    tools = list(dict.fromkeys(t for n in names for t in KINDS[n].tools))
+    if not tools:
+        return
+    for node in nodes:
+        r = remote.exec(node, ["sh", "-c", _MISSING, "sh", *tools], timeout=15)
+        lacking = r.stdout.split() if r.exit_code == 0 else tools
+        if lacking:
+            faults = ", ".join(n for n in names if set(KINDS[n].tools) & set(lacking))
+            raise UsageError(f"node {node} has no {', '.join(lacking)}, which nemesis {faults} runs there: install "
+                             "it in the nodes' image or host (the harness base image has it), or leave that fault out")
 
 
 def prepare(names: list[str], db: Any) -> None:

@@ -24,6 +24,7 @@ class Host:
     user: str = "root"
     key_file: str | None = None
     strict_host_keys: bool = True  # the host must already be in known_hosts; False accepts any key (insecure)
+    known_hosts: str | None = None  # the known_hosts file to check against (default: the user's ~/.ssh/known_hosts)
 
 
 class SSHRemote:
@@ -44,7 +45,7 @@ class SSHRemote:
             except KeyError:
                 raise RemoteError(f"no host for node {node}") from None
             client = paramiko.SSHClient()
-            client.load_system_host_keys()
+            client.load_system_host_keys(host.known_hosts)
             if not host.strict_host_keys:
                 client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
             try:
