@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import tempfile
 import traceback
@@ -246,9 +247,18 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _log_traceback() -> Path:
-    path = Path(tempfile.gettempdir()) / "harness-error.log"
-    path.write_text(traceback.format_exc())
+def _log_traceback() -> str:
+    """Save the current traceback to a new private file and name it (errors inside a run are in its harness.log).
+
+    mkstemp makes the file with a random name, mode 0600 and O_EXCL, so a file or link planted in
+    a shared temp folder can neither be overwritten nor read. If even that fails, say so.
+    """
+    try:
+        fd, path = tempfile.mkstemp(prefix="harness-error-", suffix=".log")
+        with os.fdopen(fd, "w", encoding="utf-8", errors="replace") as f:
+            f.write(traceback.format_exc())
+    except OSError as e:
+        return f"nowhere: could not save it ({e.strerror})"
     return path
 
 
