@@ -170,10 +170,26 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
+    if args.static:
+        from harness.serve.static import write_static
+
+        pages = write_static(Path(args.results), Path(args.static))
+        print(f"wrote {pages} pages to {args.static} (open {Path(args.static) / 'index.html'})")
+        return 0
     from harness.serve import serve
 
-    serve(Path(args.results), args.host, args.port)
+    serve(Path(args.results), args.host, args.port, allow_remote=args.allow_remote)
     return 0
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text} is not a port (0 to 65535)")
+    return port
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -239,10 +255,16 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("path", help="a results folder")
     rep.set_defaults(func=_cmd_report)
 
-    srv = sub.add_parser("serve", help="serve an index of all runs and their reports over HTTP")
-    srv.add_argument("--port", type=int, default=8080, help="TCP port (default 8080; 0 picks a free one)")
-    srv.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    srv = sub.add_parser("serve", help="browse runs over HTTP: index with filters, trends per test, diffs of runs")
+    srv.add_argument("--port", type=_port, default=8080, help="TCP port (default 8080; 0 picks a free one)")
+    srv.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, loopback only)")
+    srv.add_argument("--allow-remote", action="store_true",
+                     help="allow a --host other than loopback: anyone who can reach it reads every result, "
+                     "with no authentication")
     srv.add_argument("--results", default="results", help="results root folder (default ./results)")
+    srv.add_argument("--static", metavar="OUT",
+                     help="write the pages (index, trends, diffs of consecutive runs, reports) into folder OUT "
+                     "instead of serving, for CI artifacts or Pages")
     srv.set_defaults(func=_cmd_serve)
     return p
 
