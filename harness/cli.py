@@ -1,4 +1,4 @@
-"""`harness run | check | clean | image build | report | serve`.
+"""`harness run | check | clean | image build | report | serve | prune`.
 
 Exit codes follow Jepsen: 0 valid, 1 invalid, 2 unknown, 254 bad arguments or input,
 255 the harness itself failed. Errors are one line on stderr; tracebacks go to a log file.
@@ -182,6 +182,17 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_prune(args: argparse.Namespace) -> int:
+    import time
+
+    from harness.prune import parse_age, prune
+
+    older_than = parse_age(args.older_than) if args.older_than is not None else None
+    prune(Path(args.results), time.time(), args.keep, older_than, include_invalid=args.include_invalid,
+          include_unknown=args.include_unknown, dry_run=args.dry_run)
+    return 0
+
+
 def _port(text: str) -> int:
     try:
         port = int(text)
@@ -190,6 +201,16 @@ def _port(text: str) -> int:
     if not 0 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"{text} is not a port (0 to 65535)")
     return port
+
+
+def _count(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return n
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -266,6 +287,17 @@ def build_parser() -> argparse.ArgumentParser:
                      help="write the pages (index, trends, diffs of consecutive runs, reports) into folder OUT "
                      "instead of serving, for CI artifacts or Pages")
     srv.set_defaults(func=_cmd_serve)
+
+    pr = sub.add_parser("prune", help="remove old valid runs from a results folder (never invalid ones unless told)")
+    pr.add_argument("--keep", type=_count, metavar="N", help="spare the newest N runs of each test")
+    pr.add_argument("--older-than", metavar="AGE",
+                    help="spare runs younger than AGE: a number and s, m, h, d or w (e.g. 30d); with --keep, "
+                    "a run goes only if neither spares it")
+    pr.add_argument("--include-invalid", action="store_true", help="remove old invalid runs too")
+    pr.add_argument("--include-unknown", action="store_true", help="remove old unknown runs too")
+    pr.add_argument("--dry-run", action="store_true", help="say what would be removed, remove nothing")
+    pr.add_argument("--results", default="results", help="results root folder (default ./results)")
+    pr.set_defaults(func=_cmd_prune)
     return p
 
 
