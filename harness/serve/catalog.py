@@ -117,7 +117,10 @@ def _ops(counts: Any) -> int | None:
 def summarise(root: Path, run_dir: Path) -> RunSummary:
     """The summary of one run folder; never raises for anything inside the folder."""
     rel = run_dir.relative_to(root).as_posix()
-    when = datetime.fromtimestamp(started(run_dir))
+    try:
+        when = datetime.fromtimestamp(started(run_dir))
+    except (OverflowError, OSError, ValueError):  # a modification time no calendar holds
+        when = datetime.fromtimestamp(0)
     base = RunSummary(rel=rel, path=run_dir, test=run_dir.parent.name, when=when, verdict="broken")
     try:
         r = json.loads(read_regular(root, run_dir / RESULTS, MAX_RESULTS_BYTES))
@@ -156,7 +159,8 @@ def summarise(root: Path, run_dir: Path) -> RunSummary:
 
 
 def catalog(root: Path) -> list[RunSummary]:
-    """Every run under `root` (resolved), newest first."""
+    """Every run under `root`, newest first (paths, and `rel`, are relative to the resolved root)."""
+    root = root.resolve()
     return [summarise(root, d) for d in runs(root)]
 
 
@@ -178,7 +182,7 @@ def latency_ms(root: Path, run: RunSummary) -> tuple[float | None, float | None]
         if p50 is not None or p99 is not None:
             return p50, p99
     history = run.path / HISTORY
-    real = inside(root, history)
+    real = inside(root.resolve(), history)
     try:
         st = os.stat(real) if real is not None else None
     except OSError:

@@ -303,14 +303,15 @@ def serve(root: Path, host: str = "127.0.0.1", port: int = 8080, allow_remote: b
         raise UsageError(f"{root}: no such results folder")
     server = make_server(root, host, port, allow_remote=allow_remote)
     bound_host, bound_port = server.server_address[:2]
-    if not is_loopback(host):
-        print(f"WARNING: serving {root} to the network on {bound_host}:{bound_port} without authentication: "
-              "anyone who can reach this port can read every history, log and configuration in it",
-              file=sys.stderr, flush=True)
     shown = f"[{bound_host}]" if ":" in str(bound_host) else bound_host
-    print(f"serving {root} at http://{shown}:{bound_port}/ (Ctrl-C stops)", flush=True)
-    try:
-        with contextlib.suppress(KeyboardInterrupt):
-            server.serve_forever()
+    try:  # Ctrl-C is how this stops: once the address is out, it is a normal end
+        if not is_loopback(host):
+            print(f"WARNING: serving {root} to the network on {bound_host}:{bound_port} without authentication: "
+                  "anyone who can reach this port can read every history, log and configuration in it",
+                  file=sys.stderr, flush=True)
+        print(f"serving {root} at http://{shown}:{bound_port}/ (Ctrl-C stops)", flush=True)
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
     finally:
         server.server_close()
