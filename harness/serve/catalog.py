@@ -229,8 +229,6 @@ class Filters:
     until: date | None = None
     errors: list[str] = field(default_factory=list)
 
-    FIELDS = ("test", "db", "workload", "nemesis", "verdict", "since", "until")
-
     @classmethod
     def from_query(cls, query: str) -> Filters:
         params = {k: v[-1].strip() for k, v in parse_qs(query, errors="replace").items() if v}

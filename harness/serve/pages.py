@@ -21,6 +21,7 @@ from harness.serve import charts
 from harness.serve.catalog import VERDICTS, Filters, RunSummary, latency_ms
 
 esc = html.escape
+TREND_FILTERS = ("db", "workload", "nemesis", "since", "until")
 STYLE = """body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:1.5em 2em;color:#222;max-width:1240px}
 h1{font-size:1.4em}h2{margin:1.4em 0 .4em;border-bottom:1px solid #ddd;padding-bottom:.15em;font-size:1.2em}
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:2px 8px;text-align:left;
@@ -78,10 +79,15 @@ class Links:
         query = {k: v for k, v in query.items() if v}
         return self.prefix + page + ("?" + urlencode(query) if query else "")
 
-    def trend(self, test: str) -> str:
+    def trend(self, test: str, narrow: Filters | None = None) -> str:
+        """A test's trend; live, narrowed by the index's filters other than test and verdict
+        (a trend of only the failures would hide what changed)."""
         if self.static:
             return f"{self.prefix}trend/{slug(test)}.html"
-        return f"{self.prefix}trend?{urlencode({'test': test})}"
+        query = {"test": test}
+        if narrow is not None:
+            query |= {k: narrow.value(k) for k in TREND_FILTERS if narrow.value(k)}
+        return f"{self.prefix}trend?{urlencode(query)}"
 
     def diff(self, a: RunSummary, b: RunSummary) -> str | None:
         if self.static:
@@ -157,7 +163,7 @@ def _filter_form(runs: Sequence[RunSummary], f: Filters, links: Links) -> str:
             f'<button type="submit">filter</button> <a href="{esc(links.index())}">clear</a></form>')
 
 
-def _row(run: RunSummary, previous: RunSummary | None, links: Links, compare: bool) -> str:
+def _row(run: RunSummary, previous: RunSummary | None, links: Links, compare: bool, filters: Filters) -> str:
     data = {"test": run.test, "db": run.db or "", "workload": run.workload or "",
             "nemesis": " ".join(run.nemesis or ()), "verdict": run.verdict, "date": run.when.date().isoformat()}
     attrs = "".join(f' data-{k}="{esc(v)}"' for k, v in data.items())
@@ -169,7 +175,7 @@ def _row(run: RunSummary, previous: RunSummary | None, links: Links, compare: bo
               f'<input type="radio" name="b" value="{esc(run.rel)}" aria-label="compare to"></td>') if compare else ""
     cls = "run broken" if run.broken else "run"
     return (f'<tr class="{cls}"{attrs}>{radios}<td class="verdict {run.verdict}">{esc(verdict)}</td>'
-            f'<td><a href="{esc(links.trend(run.test))}">{esc(run.test)}</a></td><td>{esc(run.db or "?")}</td>'
+            f'<td><a href="{esc(links.trend(run.test, filters))}">{esc(run.test)}</a></td><td>{esc(run.db or "?")}</td>'
             f"<td>{esc(run.workload or '?')}</td><td>{esc(_nemesis_text(run))}</td>"
             f"<td>{esc(run.when.strftime('%Y-%m-%d %H:%M:%S'))}</td>"
             f'<td class="n">{"" if run.ops is None else run.ops}</td><td>{esc(run.seed or "")}</td>'
@@ -196,7 +202,7 @@ def index_html(root: Path, runs: Sequence[RunSummary], filters: Filters, links: 
     previous = previous_of(runs)
     shown = runs if links.static else [r for r in runs if filters.matches(r)]
     compare = not links.static and len(shown) > 1
-    rows = "".join(_row(r, previous.get(r.rel), links, compare) for r in shown)
+    rows = "".join(_row(r, previous.get(r.rel), links, compare, filters) for r in shown)
     errors = "".join(f'<p class="errors">ignored: {esc(e)}</p>' for e in filters.errors)
     head = ("<th>a b</th>" if compare else "") + "".join(
         f"<th>{h}</th>" for h in ("verdict", "test", "system", "workload", "nemesis", "started", "ops", "seed", ""))
@@ -206,7 +212,7 @@ def index_html(root: Path, runs: Sequence[RunSummary], filters: Filters, links: 
                  '<button type="submit">diff the runs marked a and b</button></form>')
     broken = sum(r.verdict == "broken" for r in runs)
     note = f' <span class="broken">({broken} broken)</span>' if broken else ""
-    tests = " ".join(f'<a href="{esc(links.trend(t))}">{esc(t)}</a>' for t in sorted({r.test for r in runs}))
+    tests = " ".join(f'<a href="{esc(links.trend(t, filters))}">{esc(t)}</a>' for t in sorted({r.test for r in runs}))
     body = (f"<h1>Runs in {esc(str(root))}</h1>{_filter_form(runs, filters, links)}{errors}"
             f'<p><span id="count">{len(shown)}</span> of {len(runs)} runs shown{note}. Trends: {tests or "none"}</p>'
             + (table if runs else "<p>No runs yet.</p>"))
@@ -217,11 +223,17 @@ def _fmt(v: float | None, unit: str = "") -> str:
     return "" if v is None else f"{v:.4g}{unit}"
 
 
-def trend_html(root: Path, test: str, runs: Sequence[RunSummary], links: Links) -> str:
-    """Verdicts, throughput, latency and faults of one test's runs, oldest to newest."""
-    mine = sorted((r for r in runs if r.test == test), key=lambda r: (r.when, r.stamp))
+def trend_html(root: Path, test: str, runs: Sequence[RunSummary], links: Links, narrow: Filters | None = None) -> str:
+    """Verdicts, throughput, latency and faults of one test's runs, oldest to newest; `narrow`
+    keeps only the runs matching its system, workload, nemesis and dates."""
+    keep = Filters(**{k: getattr(narrow, k) for k in TREND_FILTERS}) if narrow is not None else Filters()
+    mine = sorted((r for r in runs if r.test == test and keep.matches(r)), key=lambda r: (r.when, r.stamp))
+    shown_filters = ", ".join(f"{k} {keep.value(k)}" for k in TREND_FILTERS if keep.value(k))
+    if shown_filters:
+        shown_filters = (f'<p class="small">Only runs with {esc(shown_filters)}; '
+                         f'<a href="{esc(links.trend(test))}">all runs of {esc(test)}</a>.</p>')
     if not mine:
-        return page(f"{test}: no runs", f"<h1>No runs of {esc(test)}</h1>", links)
+        return page(f"{test}: no runs", f"<h1>No runs of {esc(test)}</h1>{shown_filters}", links)
     axis = charts.RunAxis(len(mine))
     latency = [latency_ms(root, r) for r in mine]
     previous = previous_of(mine)
@@ -235,7 +247,7 @@ def trend_html(root: Path, test: str, runs: Sequence[RunSummary], links: Links) 
         f"{_link(links.diff(previous[r.rel], r), 'diff with previous') if r.rel in previous else ''}</td></tr>"
         for r, lat in reversed(list(zip(mine, latency, strict=True))))
     body = (
-        f"<h1>Trend of {esc(test)}</h1>"
+        f"<h1>Trend of {esc(test)}</h1>{shown_filters}"
         f"<p>{len(mine)} runs: " + ", ".join(f'<span class="{v}">{n} {v}</span>' for v, n in counts.items() if n)
         + ". Oldest on the left; hover a mark for its run, click a verdict for its report.</p>"
         "<h2>Verdicts</h2>" + charts.verdict_strip(axis, mine, [links.report(r) for r in mine])

@@ -188,8 +188,8 @@ class _Handler(BaseHTTPRequestHandler):
                 runs = catalog(root)
                 body = pages.index_html(root, runs, Filters.from_query(url.query), pages.Links())
             elif url.path == "/trend":
-                test = Filters.from_query(url.query).test
-                body = pages.trend_html(root, test, catalog(root), pages.Links())
+                narrow = Filters.from_query(url.query)
+                body = pages.trend_html(root, narrow.test, catalog(root), pages.Links(), narrow)
             elif url.path == "/diff":
                 body = self._diff(url.query)
                 if body is None:

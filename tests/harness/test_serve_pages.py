@@ -132,6 +132,11 @@ def test_trend_page_plots_each_run_and_escapes(nights: Path) -> None:
     assert page.count("diff with previous") == 3
     with serving(nights) as srv:
         assert "No runs of &lt;b&gt;" in get(srv, "/trend?test=%3Cb%3E")[1]
+        _, narrowed = get(srv, "/trend?test=nightly&nemesis=kill&verdict=valid")
+        assert narrowed.count('<rect class="v ') == 1, "narrowed to the one night with kill; verdict is not narrowed"
+        assert "Only runs with nemesis kill" in narrowed
+        _, index = get(srv, "/?db=raft&verdict=invalid")
+        assert 'href="/trend?test=nightly&amp;db=raft"' in index, "the index's trend links keep its filters"
 
 
 def test_diff_page_marks_what_changed(nights: Path) -> None:
