@@ -27,7 +27,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from harness.errors import UsageError
 from harness.serve import pages
@@ -217,8 +217,15 @@ class _Handler(BaseHTTPRequestHandler):
         root = self.server.root
         path = url_to_path(root, url_path)
         if path is not None and path.is_dir():
-            if (path / RESULTS).exists() and path != root and url_path.endswith("/"):
+            if (path / RESULTS).exists() and path != root:  # a run folder: its files, listed by us
                 rel = path.relative_to(root).as_posix()
+                if not url_path.endswith("/"):  # so that the list's relative links resolve inside it
+                    self.send_response(HTTPStatus.MOVED_PERMANENTLY)
+                    # Built from the resolved folder, never from the request: "//host/..." would send
+                    # the browser to another site.
+                    self.send_header("Location", "/" + quote(rel) + "/")
+                    self._headers("text/plain; charset=utf-8", 0)
+                    return
                 body = pages.files_html(rel, run_files(root, path), pages.Links()).encode("utf-8", "replace")
                 self._send(HTTPStatus.OK, body, "text/html; charset=utf-8", head)
                 return

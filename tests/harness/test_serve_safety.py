@@ -4,6 +4,7 @@ trickling connections are cut; connections beyond the pool's queue are turned aw
 
 from __future__ import annotations
 
+import http.client
 import os
 import socket
 import threading
@@ -71,8 +72,6 @@ def test_files_inside_the_root_are_served_and_a_run_lists_only_its_regular_files
         status, log = get(srv, "/t/20261101T020000/nodes/n1/node.log")
         assert status == 200 and "<script>" in log
         host, port = srv.server_address[:2]
-        import http.client
-
         conn = http.client.HTTPConnection(host, port, timeout=10)
         conn.request("GET", "/t/20261101T020000/nodes/n1/node.log")
         r = conn.getresponse()
@@ -80,6 +79,13 @@ def test_files_inside_the_root_are_served_and_a_run_lists_only_its_regular_files
         conn.close()
         assert r.getheader("Content-Type") == "text/plain; charset=utf-8"
         assert r.getheader("X-Content-Type-Options") == "nosniff"
+        assert get(srv, "/t/20261101T020000")[0] == 301, "a run folder without its slash is redirected"
+        conn = http.client.HTTPConnection(*srv.server_address[:2], timeout=10)
+        conn.request("GET", "////t/20261101T020000")
+        r = conn.getresponse()
+        r.read()
+        conn.close()
+        assert r.status == 301 and r.getheader("Location") == "/t/20261101T020000/", "no redirect to another host"
         status, listing = get(srv, "/t/20261101T020000/")
         assert status == 200
         for name in ("report.html", "results.json", "history.jsonl", "nodes/n1/node.log"):
