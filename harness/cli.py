@@ -1,4 +1,4 @@
-"""`harness run | check | clean | image build | report | serve`.
+"""`harness run | check | clean | image build | report | serve | prune`.
 
 Exit codes follow Jepsen: 0 valid, 1 invalid, 2 unknown, 254 bad arguments or input,
 255 the harness itself failed. Errors are one line on stderr; tracebacks go to a log file.
@@ -10,6 +10,7 @@ import argparse
 import json
 import logging
 import math
+import os
 import sys
 import tempfile
 import traceback
@@ -302,10 +303,47 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
+    if args.static:
+        from harness.serve.static import write_static
+
+        pages = write_static(Path(args.results), Path(args.static))
+        print(f"wrote {pages} pages to {args.static} (open {Path(args.static) / 'index.html'})")
+        return 0
     from harness.serve import serve
 
-    serve(Path(args.results), args.host, args.port)
+    serve(Path(args.results), args.host, args.port, allow_remote=args.allow_remote)
     return 0
+
+
+def _cmd_prune(args: argparse.Namespace) -> int:
+    import time
+
+    from harness.prune import parse_age, prune
+
+    older_than = parse_age(args.older_than) if args.older_than is not None else None
+    prune(Path(args.results), time.time(), args.keep, older_than, include_invalid=args.include_invalid,
+          include_unknown=args.include_unknown, dry_run=args.dry_run)
+    return 0
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text} is not a port (0 to 65535)")
+    return port
+
+
+def _count(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return n
 
 
 RUN_HELP = """Start a cluster, run a workload while faults are injected, heal, check the history.
@@ -461,17 +499,43 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("path", help="a results folder")
     rep.set_defaults(func=_cmd_report)
 
-    srv = sub.add_parser("serve", help="serve an index of all runs and their reports over HTTP")
-    srv.add_argument("--port", type=int, default=8080, help="TCP port (default 8080; 0 picks a free one)")
-    srv.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    srv = sub.add_parser("serve", help="browse runs over HTTP: index with filters, trends per test, diffs of runs")
+    srv.add_argument("--port", type=_port, default=8080, help="TCP port (default 8080; 0 picks a free one)")
+    srv.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, loopback only)")
+    srv.add_argument("--allow-remote", action="store_true",
+                     help="allow a --host other than loopback: anyone who can reach it reads every result, "
+                     "with no authentication")
     srv.add_argument("--results", default="results", help="results root folder (default ./results)")
+    srv.add_argument("--static", metavar="OUT",
+                     help="write the pages (index, trends, diffs of consecutive runs, reports) into folder OUT "
+                     "instead of serving, for CI artifacts or Pages")
     srv.set_defaults(func=_cmd_serve)
+
+    pr = sub.add_parser("prune", help="remove old valid runs from a results folder (never invalid ones unless told)")
+    pr.add_argument("--keep", type=_count, metavar="N", help="spare the newest N runs of each test")
+    pr.add_argument("--older-than", metavar="AGE",
+                    help="spare runs younger than AGE: a number and s, m, h, d or w (e.g. 30d); with --keep, "
+                    "a run goes only if neither spares it")
+    pr.add_argument("--include-invalid", action="store_true", help="remove old invalid runs too")
+    pr.add_argument("--include-unknown", action="store_true", help="remove old unknown runs too")
+    pr.add_argument("--dry-run", action="store_true", help="say what would be removed, remove nothing")
+    pr.add_argument("--results", default="results", help="results root folder (default ./results)")
+    pr.set_defaults(func=_cmd_prune)
     return p
 
 
-def _log_traceback() -> Path:
-    path = Path(tempfile.gettempdir()) / "harness-error.log"
-    path.write_text(traceback.format_exc())
+def _log_traceback() -> str:
+    """Save the current traceback to a new private file and name it (errors inside a run are in its harness.log).
+
+    mkstemp makes the file with a random name, mode 0600 and O_EXCL, so a file or link planted in
+    a shared temp folder can neither be overwritten nor read. If even that fails, say so.
+    """
+    try:
+        fd, path = tempfile.mkstemp(prefix="harness-error-", suffix=".log")
+        with os.fdopen(fd, "w", encoding="utf-8", errors="replace") as f:
+            f.write(traceback.format_exc())
+    except OSError as e:
+        return f"nowhere: could not save it ({e.strerror})"
     return path
 
 

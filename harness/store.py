@@ -120,8 +120,22 @@ def versions(docker_engine: str | None = None) -> dict[str, str | None]:
 def runs(root: Path) -> Iterator[Path]:
     """Every run folder under a results root (those holding results.json), newest first.
 
-    `latest` links are skipped, so each run is listed once.
+    `latest` links, and any other folder reached through a link, are skipped: each run is listed
+    once, and a link planted in the results folder cannot pull another tree into the listing.
     """
     found = [p.parent for p in root.glob(f"*/*/{RESULTS}")
              if not p.parent.is_symlink() and not p.parent.parent.is_symlink()]
-    yield from sorted(found, key=lambda p: (p.name, p.parent.name), reverse=True)
+    yield from sorted(found, key=lambda p: (started(p), p.name, p.parent.name), reverse=True)
+
+
+def started(run_dir: Path) -> float:
+    """When a run started (epoch seconds): the timestamp `RunDir.create` put in the folder's name
+    (local time, like the name), else the folder's modification time for folders made by hand."""
+    stamp = run_dir.name.split("-")[0]
+    try:
+        return time.mktime(time.strptime(stamp, "%Y%m%dT%H%M%S"))
+    except (ValueError, OverflowError):
+        try:
+            return run_dir.stat().st_mtime
+        except OSError:
+            return 0.0
