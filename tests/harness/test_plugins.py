@@ -89,7 +89,7 @@ def test_broken_plugins_are_refused_by_name_and_listed_with_their_reason(install
         plugins.load(DB_KIND, "half")
     with pytest.raises(UsageError, match=r"--db gone: its plug-in failed to load: AttributeError"):
         plugins.load(DB_KIND, "gone")
-    with pytest.raises(UsageError, match=r"--db nosuch: unknown; known: gone, half, installed, raft"):
+    with pytest.raises(UsageError, match=r"--db nosuch: unknown; known: etcd, gone, half, installed, raft"):
         plugins.load(DB_KIND, "nosuch")
     listed = {d["name"]: d for d in catalog()["dbs"]}
     assert listed["installed"]["description"] == "a DB from an installed distribution"
