@@ -152,7 +152,7 @@ def iter_jepsen_log(path: Path | str, budget: ReadBudget | None = None) -> Itera
                 break
         else:
             if not ended:
-                raise CutShort(f"{where}: not a complete event, and the file ends without a newline", n)
+                raise CutShort(f"{where}: cut short (no newline, and not a complete event)", n)
             raise HistoryError(f"{where}: unrecognised jepsen.util event: {line.strip()[:80]!r}")
     if not seen_event and seen_text:
         # Text with no event line at all is more likely the wrong format than an empty run.
@@ -284,7 +284,7 @@ def load_history(path: Path | str, format: str | None = None, budget: ReadBudget
     except CutShort as e:
         if not any(ev.process != NEMESIS for ev in events):
             raise
-        cut = f"{e}: cut short, so only the events before line {e.line} were checked"
+        cut = f"{e}; only the events before line {e.line} were checked"
     if format in ("edn", "porcupine-kv"):
         unpack_tuples(events)
     if not any(e.process != NEMESIS and e.type == "invoke" for e in events):

@@ -175,7 +175,7 @@ def read_jsonl(path: Path | str, budget: ReadBudget | None = None) -> Iterator[E
             d = parse_json(text, where)
         except HistoryError as e:
             if not ended:
-                raise CutShort(f"{e}, and the file ends without a newline", n) from e
+                raise CutShort(f"{where}: cut short (no newline, and {str(e)[len(where) + 2:]})", n) from e
             raise
         budget.charge(len(text), where)
         event = event_from_dict(d, where, n)

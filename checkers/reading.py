@@ -136,7 +136,7 @@ def parse_json(text: str, where: str) -> Any:
     try:
         return _DECODER.decode(text)
     except json.JSONDecodeError as e:
-        raise HistoryError(f"{where}: not valid JSON ({e.msg} at column {e.colno})") from e
+        raise HistoryError(f"{where}: not valid JSON ({e.msg}, column {e.colno})") from e
     except ValueError as e:  # NaN, Infinity, 1e400, or an integer with too many digits
         raise HistoryError(f"{where}: {_short(str(e))}") from e
     except RecursionError as e:

@@ -18,6 +18,7 @@ A value is frozen once, when operations are built; models then compare with plai
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -85,7 +86,7 @@ class Object:
         return len(self.pairs)
 
     def __repr__(self) -> str:
-        return "{" + ", ".join(f"{k!r}: {v!r}" for k, v in self) + "}"
+        return "{" + ", ".join(f"{json.dumps(k) if isinstance(k, str) else repr(k)}: {v!r}" for k, v in self) + "}"
 
 
 _PLAIN = (type(None), int, str)

@@ -195,12 +195,58 @@ def _cmd_image(args: argparse.Namespace) -> int:
     return 0
 
 
+# results.json fields report.html reads, and the JSON type each must have when present.
+_RESULTS_SHAPE = {"checkers": dict, "config": dict, "versions": dict, "timings": dict, "problems": list}
+_CHECKER_SHAPE = {"failures": list, "counterexample": dict, "unknown_keys": list, "finished_keys": list}
+
+
+def _check_results(path: Path) -> None:
+    """Refuse a results.json that report.html cannot be drawn from, naming the file and line."""
+    try:
+        results = json.loads(path.read_bytes().decode("utf-8"))
+    except OSError as e:
+        raise UsageError(f"{path}: cannot read: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise UsageError(f"{path}: not UTF-8 text (byte {e.start})") from None
+    except json.JSONDecodeError as e:
+        raise UsageError(f"{path} line {e.lineno}: not valid JSON ({e.msg})") from None
+    except (ValueError, RecursionError) as e:
+        raise UsageError(f"{path}: not a results file harness can read ({type(e).__name__})") from None
+    if not isinstance(results, dict):
+        raise UsageError(f"{path}: expected a JSON object, got {type(results).__name__}")
+    _check_shape(path, "", results, _RESULTS_SHAPE)
+    _check_verdict(path, "valid", results.get("valid"))
+    for name, checker in (results.get("checkers") or {}).items():
+        if isinstance(checker, dict):
+            _check_shape(path, f"checkers.{name}.", checker, _CHECKER_SHAPE)
+            _check_verdict(path, f"checkers.{name}.valid", checker.get("valid"))
+            failures = checker.get("failures") or ([checker["counterexample"]] if checker.get("counterexample") else [])
+            for f in failures:
+                if not isinstance(f, dict) or not isinstance(f.get("core") or [], list) or any(
+                    not isinstance(op, dict) for op in f.get("core") or ()
+                ):
+                    raise UsageError(f"{path}: checkers.{name}: a failure must be an object, its core a list")
+
+
+def _check_verdict(path: Path, field: str, valid: Any) -> None:
+    if not (valid is None or valid is True or valid is False or valid == "unknown"):
+        raise UsageError(f"{path}: {field} must be true, false or \"unknown\", got {json.dumps(valid)[:40]}")
+
+
+def _check_shape(path: Path, prefix: str, d: dict[str, Any], shape: dict[str, type]) -> None:
+    for field, kind in shape.items():
+        if d.get(field) is not None and not isinstance(d[field], kind):
+            what = "an object" if kind is dict else "a list"
+            raise UsageError(f"{path}: {prefix}{field} must be {what}, got {type(d[field]).__name__}")
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from harness.report.html import write_report
 
     run_dir = Path(args.path)
     if not (run_dir / "results.json").exists():
         raise UsageError(f"{run_dir}: not a results folder (no results.json)")
+    _check_results(run_dir / "results.json")
     print(write_report(run_dir))
     return 0
 
