@@ -256,6 +256,8 @@ class KeyValue(Model):
     name = "key-value"
 
     def __init__(self, init: Any = "") -> None:
+        if init is not None and not isinstance(init, str):
+            raise ValueError(f"{self.name} starts from a string, got {init!r}")
         super().__init__("" if init is None else init)
 
     def is_noop(self, op: Op) -> bool:
