@@ -130,7 +130,7 @@ def whitespace(data: bytes, rng: random.Random, seed: Seed):
             out.append(rng.choice([b"", b"  ", b"\t"]))
         if seed.format in ("edn", "porcupine-kv") and line and rng.random() < 0.3:
             gap = rng.choice([b"  ", b" , ", b"\t"])
-            line = _EDN_SPACE.sub(lambda m: m[1] or gap, line)  # spaces outside strings only
+            line = _EDN_SPACE.sub(lambda m, gap=gap: m[1] or gap, line)  # spaces outside strings only
         out.append(line + (b" " if line and rng.random() < 0.2 else b""))
     return b"\n".join(out), {seed.code}
 
