@@ -1,8 +1,11 @@
-"""Readers that turn published history files into our `Event`s.
+"""Readers that turn history files into our `Event`s, and `load_history`, which picks one.
 
 Each format comes with the semantics and model its authors checked it with (see
 tests/data/histories/README.md), so `check_file` can pick sensible defaults. Every reader
-reports a malformed file as one HistoryError naming the line, never a traceback.
+streams its file through `checkers.reading.Lines` and reports a malformed file as one
+HistoryError naming the file and line, never a traceback. `load_history` detects the format
+when none is given and refuses a file that holds no client operation; docs/history-format.md
+says what each rule is and why.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ def _edn_event(d: Any, n: int, where: str, line: int) -> Event:
             raise HistoryError(f"{where}: op map without :{k}")
     typ = d["type"]
     if typ not in EVENT_TYPES:
-        raise HistoryError(f"{where}: :type must be one of :invoke :ok :fail :info, got {typ!r}")
+        raise HistoryError(f"{where}: :type must be one of :invoke :ok :fail :info, got {typ!r:.40}")
     process = d["process"]
     if process.__class__ is not int:
         process = NEMESIS
