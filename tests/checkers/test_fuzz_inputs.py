@@ -175,12 +175,11 @@ def fresh_read(data: bytes, rng: random.Random, seed: Seed):
     reads = [r for r in rows if r["type"] == "ok" and r["f"] == "read" and r["process"] != "nemesis"]
     if not reads:
         return flip(data, rng, seed)
+    written = {json.dumps(x.get("value")) for x in rows if x["f"] == "write"}
+    written |= {json.dumps(x["value"][1]) for x in rows if x["f"] == "cas" and isinstance(x.get("value"), list)}
     r = rng.choice(reads)
     r["value"] = rng.choice(FRESH)(r["value"])
-    written = {json.dumps(x.get("value")) for x in rows} | {json.dumps(x["value"][1]) for x in rows
-                                                             if x["f"] == "cas" and isinstance(x.get("value"), list)
-                                                             and len(x["value"]) == 2}
-    if r["value"] is True or json.dumps(r["value"]) in written:
+    if json.dumps(r["value"]) in written or r["value"] is None:
         r["value"] = {"fresh": rng.random()}
     return "".join(json.dumps(x) + "\n" for x in rows).encode(), {1}
 
