@@ -13,11 +13,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from checkers.formats import DEFAULT_MODEL, DEFAULT_SEMANTICS, read_events
+from checkers.formats import DEFAULT_MODEL, DEFAULT_SEMANTICS, load_history
 from checkers.history import Event
 from checkers.linearizable import check_linearizable
 from checkers.models import get_model
 from checkers.operations import operations
+from checkers.reading import DEFAULT_READ_MEMORY, HistoryError, ReadBudget
 from checkers.search import DEFAULT_MEMORY_LIMIT
 
 
@@ -49,7 +50,7 @@ def check_history(
 
 def check_file(
     path: Path | str,
-    format: str = "jsonl",
+    format: str | None = None,
     model: str | None = None,
     init: Any = None,
     semantics: str | None = None,
@@ -57,29 +58,33 @@ def check_file(
     all_keys: bool = False,
     memory_limit: int = DEFAULT_MEMORY_LIMIT,
     shrink: bool = True,
+    read_memory: int = DEFAULT_READ_MEMORY,
 ) -> dict[str, Any]:
     """Read a history file and check it; `model` and `semantics` default to the format's own.
 
-    Defaults: jsonl -> cas-register, harness semantics; edn -> cas-register, knossos;
-    jepsen-log -> cas-register, porcupine; porcupine-kv -> key-value, porcupine.
+    `format` None detects it. Defaults: jsonl -> cas-register, harness semantics; edn ->
+    cas-register, knossos; jepsen-log -> cas-register, porcupine; porcupine-kv -> key-value,
+    porcupine. A file cut short gives "unknown" at best (see `HistoryFile.qualify`).
+    Raises HistoryError naming the file and line for anything in the file that cannot be checked.
     """
     parse_start = time.monotonic()
-    events = read_events(path, format)
+    history = load_history(path, format, ReadBudget(read_memory))
     parse_seconds = time.monotonic() - parse_start
-    result = check_history(
-        events,
-        model or DEFAULT_MODEL[format],
-        init,
-        time_limit,
-        semantics or DEFAULT_SEMANTICS[format],
-        memory_limit,
-        all_keys,
-        shrink,
-    )
-    result["file"] = str(path)
-    result["format"] = format
+    try:
+        result = check_history(
+            history.events,
+            model or DEFAULT_MODEL[history.format],
+            init,
+            time_limit,
+            semantics or DEFAULT_SEMANTICS[history.format],
+            memory_limit,
+            all_keys,
+            shrink,
+        )
+    except HistoryError as e:  # an ill-formed op: the message names its line, not the file
+        raise HistoryError(f"{path} {e}") from None
     result["parse_seconds"] = parse_seconds
-    return result
+    return history.qualify(result)
 
 
 def summary(result: dict[str, Any]) -> list[str]:
@@ -92,9 +97,11 @@ def summary(result: dict[str, Any]) -> list[str]:
         if core:
             lines.append(f"smallest non-linearizable sub-history ({len(core)} ops):")
             lines += [f"  {op['description']} [event {op['index']}]" for op in core]
-    elif result.get("valid") == "unknown":
+    elif result.get("valid") == "unknown" and result.get("reason") != "history cut short":
         done = len(result.get("finished_keys", ()))
         lines.append(f"gave up ({result.get('reason')}); {done} of {result.get('keys')} keys finished")
+    if result.get("cut_short"):
+        lines.append(f"history cut short: {result['cut_short']}")
     return lines
 
 

@@ -3,7 +3,8 @@
 A history is written while the cluster is being hurt, and the harness itself may die half-way
 (Ctrl-C, an OOM, a bug). So events are appended and flushed as they are recorded, and the
 reader accepts a file whose last line was cut short by such a crash: what was written before
-it is still a checkable history.
+it is still a checkable history, though not a complete one (see `read_jsonl`).
+The format, and how values compare, is written down in docs/history-format.md.
 """
 
 from __future__ import annotations
@@ -16,12 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from checkers.reading import CutShort, HistoryError, Lines, ReadBudget, parse_json
+
 EVENT_TYPES = ("invoke", "ok", "fail", "info")
 NEMESIS = "nemesis"
-
-
-class HistoryError(ValueError):
-    """A history file that cannot be read; the message names the file and line."""
 
 
 @dataclass(slots=True)
@@ -29,7 +28,8 @@ class Event:
     """One line of the history.
 
     `process` is an int for clients and "nemesis" for fault events. A completion (`ok`, `fail`,
-    `info`) belongs to the open invocation of the same process.
+    `info`) belongs to the open invocation of the same process. `line` is the event's line in
+    the file it was read from (0 when it was not read from a file), for error messages.
     """
 
     index: int
@@ -41,6 +41,7 @@ class Event:
     value: Any = None
     node: str | None = None
     error: Any = None
+    line: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -123,7 +124,14 @@ class HistoryWriter:
         self.close()
 
 
-def event_from_dict(d: Any, where: str) -> Event:
+def _integer(d: dict[str, Any], field: str, where: str) -> int:
+    value = d.get(field, -1)
+    if value.__class__ is not int:
+        raise HistoryError(f"{where}: {field} must be an integer, got {json.dumps(value)[:40]}")
+    return value
+
+
+def event_from_dict(d: Any, where: str, line: int = 0) -> Event:
     """Validate one decoded line; `where` names it in error messages ("history.jsonl line 7")."""
     if not isinstance(d, dict):
         raise HistoryError(f"{where}: expected a JSON object, got {type(d).__name__}")
@@ -131,46 +139,61 @@ def event_from_dict(d: Any, where: str) -> Event:
     if missing:
         raise HistoryError(f"{where}: missing field(s) {', '.join(missing)}")
     if d["type"] not in EVENT_TYPES:
-        raise HistoryError(f"{where}: type must be one of {', '.join(EVENT_TYPES)}, got {d['type']!r}")
+        raise HistoryError(f"{where}: type must be one of {', '.join(EVENT_TYPES)}, got {json.dumps(d['type'])[:40]}")
     process = d["process"]
-    if not (isinstance(process, int) and not isinstance(process, bool)) and process != NEMESIS:
-        raise HistoryError(f"{where}: process must be an integer or \"nemesis\", got {process!r}")
-    try:
-        index = int(d.get("index", -1))
-        t = int(d.get("time", -1))
-    except (TypeError, ValueError) as e:
-        raise HistoryError(f"{where}: index and time must be integers") from e
+    if process.__class__ is not int and process != NEMESIS:
+        raise HistoryError(f"{where}: process must be an integer or \"nemesis\", got {json.dumps(process)[:40]}")
+    if not isinstance(d["f"], str):
+        raise HistoryError(f"{where}: f must be a string, got {json.dumps(d['f'])[:40]}")
     return Event(
-        index, t, process, d["type"], str(d["f"]), d.get("key"), d.get("value"), d.get("node"), d.get("error")
+        _integer(d, "index", where),
+        _integer(d, "time", where),
+        process,
+        d["type"],
+        d["f"],
+        d.get("key"),
+        d.get("value"),
+        d.get("node"),
+        d.get("error"),
+        line,
     )
 
 
-def iter_history(path: Path | str) -> Iterator[Event]:
-    """Yield the events of a history.jsonl; a malformed line raises HistoryError with its number.
+def read_jsonl(path: Path | str, budget: ReadBudget | None = None) -> Iterator[Event]:
+    """Yield the events of a history.jsonl, streamed; a malformed line raises HistoryError.
 
-    A last line without its newline that does not parse is the trace of a harness that died
-    mid-write: it is skipped, because everything before it is intact.
+    A last line without its newline that does not parse raises CutShort after the events
+    before it: the caller decides what a history cut short is worth.
     """
     path = Path(path)
-    try:
-        f = open(path, encoding="utf-8")  # noqa: SIM115 - closed below
-    except OSError as e:
-        raise HistoryError(f"{path}: cannot read: {e.strerror}") from e
-    with f:
-        lines = f.readlines()
-    for n, line in enumerate(lines, start=1):
-        if not line.strip():
+    budget = budget or ReadBudget()
+    for n, text, ended in Lines(path):
+        if not text.strip():
             continue
+        where = f"{path} line {n}"
         try:
-            d = json.loads(line)
-        except json.JSONDecodeError as e:
-            if n == len(lines) and not line.endswith("\n"):
-                return
-            raise HistoryError(f"{path} line {n}: not valid JSON ({e.msg})") from e
-        event = event_from_dict(d, f"{path} line {n}")
+            d = parse_json(text, where)
+        except HistoryError as e:
+            if not ended:
+                raise CutShort(f"{where}: cut short (no newline, and {str(e)[len(where) + 2:]})", n) from e
+            raise
+        budget.charge(len(text), where)
+        event = event_from_dict(d, where, n)
         if event.index < 0:
             event.index = n - 1
         yield event
+
+
+def iter_history(path: Path | str) -> Iterator[Event]:
+    """The events of a history.jsonl, skipping a last line cut short by a crash.
+
+    For showing a run (the report) every intact line is worth having; `harness check` reads
+    with `read_jsonl` instead, so that a history cut short is never called valid.
+    """
+    try:
+        yield from read_jsonl(path)
+    except CutShort:
+        return
 
 
 def read_history(path: Path | str) -> list[Event]:

@@ -15,18 +15,14 @@ from typing import Any
 
 import networkx as nx
 
-from checkers.history import HistoryError
 from checkers.model import DeadEnd, Model, State, Transition
-from checkers.operations import NIL, UNKNOWN, Op, freeze
+from checkers.operations import NIL, UNKNOWN, Op
+from checkers.reading import HistoryError
+from checkers.values import TRUE, freeze
 
 
 def _bad(op: Op, why: str) -> HistoryError:
-    return HistoryError(f"event {op.event_index}: {op.f} {op.input!r}: {why}")
-
-
-def _same(a: Any, b: Any) -> bool:
-    """Value equality that does not confuse 1 with True or 0 with False (JSON has both)."""
-    return a == b and type(a) is type(b) if isinstance(a, bool) or isinstance(b, bool) else a == b
+    return HistoryError(f"{op.where}: {op.f} {op.input!r}: {why}")
 
 
 def _nil(v: Any) -> Any:
@@ -78,7 +74,7 @@ def _open_sources(
 
 
 def _unusable_for_read(v: Any) -> Callable[[Any], bool]:
-    return lambda s: s != v or s.__class__ is bool
+    return lambda s: s != v
 
 
 class Register(Model):
@@ -106,9 +102,7 @@ class Register(Model):
             out = _nil(op.output)
             if out is UNKNOWN:
                 return lambda s: s
-            if isinstance(out, bool):
-                return lambda s: s if s is out else None
-            return lambda s: s if s == out and s.__class__ is not bool else None
+            return lambda s: s if s == out else None
         if op.f == "write":
             v = _nil(op.input)
             return lambda s: v
@@ -154,8 +148,7 @@ class Register(Model):
                 needed = op.input[0]
             else:
                 continue
-            if not isinstance(needed, bool):
-                needs[j] = _nil(needed)
+            needs[j] = _nil(needed)
         found = _open_sources(ops, sources, list(needs.items()))
         tests: list[DeadEnd | None] = [None] * len(ops)
         for j, v in needs.items():
@@ -198,17 +191,11 @@ class CasRegister(Register):
         if not isinstance(op.input, tuple) or len(op.input) != 2:
             raise _bad(op, "a cas value must be [expected, new]")
         expected, new = _nil(op.input[0]), _nil(op.input[1])
-        if isinstance(expected, bool):
-            if op.output is UNKNOWN:
-                return lambda s: new if s is expected else s
-            if op.output is False:
-                return lambda s: None if s is expected else s
-            return lambda s: new if s is expected else None
         if op.output is UNKNOWN:
-            return lambda s: new if s == expected and s.__class__ is not bool else s
+            return lambda s: new if s == expected else s
         if op.output is False:
-            return lambda s: None if s == expected and s.__class__ is not bool else s
-        return lambda s: new if s == expected and s.__class__ is not bool else None
+            return lambda s: None if s == expected else s
+        return lambda s: new if s == expected else None
 
 
 class MultiRegister(Model):
@@ -222,7 +209,7 @@ class MultiRegister(Model):
     name = "multi-register"
 
     def init(self) -> State:
-        return freeze(self._init or {})
+        return tuple(sorted(dict(freeze(self._init or {})).items(), key=repr))
 
     def step(self, state: State, op: Op) -> State | None:
         if op.f != "txn":
@@ -233,7 +220,7 @@ class MultiRegister(Model):
                 raise _bad(op, "a txn value must be a list of [f key value]")
             f, k, v = micro
             if f == "read":
-                if v is not None and v is not UNKNOWN and not _same(values.get(k), v):
+                if v is not None and v is not UNKNOWN and values.get(k) != v:
                     return None
             elif f == "write":
                 values[k] = v
@@ -269,6 +256,8 @@ class KeyValue(Model):
     name = "key-value"
 
     def __init__(self, init: Any = "") -> None:
+        if init is not None and not isinstance(init, str):
+            raise ValueError(f"{self.name} starts from a string, got {init!r}")
         super().__init__("" if init is None else init)
 
     def is_noop(self, op: Op) -> bool:
@@ -320,7 +309,7 @@ class Mutex(Model):
     name = "mutex"
 
     def __init__(self, init: Any = False) -> None:
-        super().__init__(init in (True, "held", "locked"))
+        super().__init__(init in (TRUE, True, "held", "locked"))
 
     def partition(self, ops: Sequence[Op]) -> list[list[Op]]:
         return [list(ops)] if ops else []
@@ -384,7 +373,7 @@ class FifoQueue(Model):
                 return state[1:]
             if op.output is None:
                 return state if not state else None
-            return state[1:] if state and _same(state[0], op.output) else None
+            return state[1:] if state and state[0] == op.output else None
         raise _bad(op, f"{self.name} has no operation {op.f!r}")
 
 

@@ -17,12 +17,14 @@ they disagree on failed operations and nil reads, so the reading is a parameter
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from checkers.history import NEMESIS, Event, HistoryError
+from checkers.values import Object, freeze, thaw
 
 SEMANTICS = ("harness", "knossos", "porcupine")
 
@@ -86,6 +88,12 @@ class Op:
     ret: float
     status: str
     event_index: int = -1
+    line: int = 0
+
+    @property
+    def where(self) -> str:
+        """Where the op's invocation is, for error messages: its line in the file, or its event."""
+        return f"line {self.line}" if self.line else f"event {self.event_index}"
 
     @property
     def completed(self) -> bool:
@@ -103,41 +111,22 @@ class Op:
         }
 
 
-_SCALARS = (type(None), bool, int, float, str)
-
-
-def freeze(value: Any) -> Any:
-    """A hashable copy of a decoded value, so it can live inside a model state."""
-    if value.__class__ in _SCALARS:
-        return value
-    if isinstance(value, list | tuple):
-        t = tuple(value)
-        for v in t:
-            if v.__class__ not in _SCALARS:
-                return tuple(freeze(v) for v in t)
-        return t
-    if isinstance(value, dict):
-        return tuple(sorted(((freeze(k), freeze(v)) for k, v in value.items()), key=repr))
-    if isinstance(value, set | frozenset):
-        return frozenset(freeze(v) for v in value)
-    return value
-
-
 def jsonable(value: Any) -> Any:
-    """A JSON-safe rendering of a value for verdicts and explanations."""
+    """A JSON-safe rendering of a value (frozen or not) for verdicts and explanations."""
     if value is UNKNOWN:
         return "?"
     if value is NIL:
         return None
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, list | tuple):
+    cls = value.__class__
+    if cls is tuple or cls is list:
         return [jsonable(v) for v in value]
-    if isinstance(value, set | frozenset):
+    if cls is Object:
+        return {k if isinstance(k, str) else json.dumps(jsonable(k)): jsonable(v) for k, v in value}
+    if cls is dict:
+        return {k if isinstance(k, str) else json.dumps(jsonable(k)): jsonable(v) for k, v in value.items()}
+    if cls is frozenset or cls is set:
         return sorted((jsonable(v) for v in value), key=repr)
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    return repr(value)
+    return thaw(value)
 
 
 def operations(events: Iterable[Event], semantics: str = "harness") -> list[Op]:
@@ -145,6 +134,8 @@ def operations(events: Iterable[Event], semantics: str = "harness") -> list[Op]:
 
     Raises HistoryError for a completion without an open invocation, or an invocation by a
     process that already has one open: either means the history is not one we can reason about.
+    The message names the event's line (the caller adds the file) or, for events not read from
+    a file, its index.
     """
     if semantics not in SEMANTICS:
         raise ValueError(f"unknown semantics {semantics!r}; expected one of {', '.join(SEMANTICS)}")
@@ -159,7 +150,8 @@ def operations(events: Iterable[Event], semantics: str = "harness") -> list[Op]:
         if e.type == "invoke":
             if e.process in open_ops:
                 raise HistoryError(
-                    f"event {e.index}: process {e.process} invokes {e.f} while its previous op is still open"
+                    f"{_where(e)}: process {e.process} invokes {e.f} while its previous op "
+                    f"(invoked on {open_ops[e.process].where}) is still open"
                 )
             op = Op(
                 len(ops),
@@ -172,13 +164,14 @@ def operations(events: Iterable[Event], semantics: str = "harness") -> list[Op]:
                 math.inf,
                 "info",
                 e.index,
+                e.line,
             )
             open_ops[e.process] = op
             ops.append(op)
             continue
         op = open_ops.pop(e.process, None)
         if op is None:
-            raise HistoryError(f"event {e.index}: {e.type} {e.f} by process {e.process} has no open invocation")
+            raise HistoryError(f"{_where(e)}: {e.type} {e.f} by process {e.process} has no open invocation")
         if e.type == "ok":
             op.ret = pos
             op.status = "ok"
@@ -196,6 +189,10 @@ def operations(events: Iterable[Event], semantics: str = "harness") -> list[Op]:
         for i, op in enumerate(ops):
             op.id = i
     return ops
+
+
+def _where(e: Event) -> str:
+    return f"line {e.line}" if e.line else f"event {e.index}"
 
 
 def _complete(op: Op, value: Any, nil_read_unknown: bool) -> None:

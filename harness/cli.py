@@ -21,6 +21,8 @@ from harness.errors import HarnessError, UsageError
 
 EXIT_VALID, EXIT_INVALID, EXIT_UNKNOWN, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 254, 255
 SEVERITY = {EXIT_VALID: 0, EXIT_UNKNOWN: 1, EXIT_INVALID: 2}  # false > unknown > true
+# `check` over several files: a file that could not be checked outweighs any verdict.
+CHECK_SEVERITY = {**SEVERITY, EXIT_USAGE: 3}
 
 
 def exit_code(valid: Any) -> int:
@@ -91,6 +93,17 @@ def _platform(args: argparse.Namespace) -> Any:
         raise UsageError("--ssh-insecure skips the host key check that --ssh-known-hosts is for: give one")
     return SSHPlatform(Path(args.nodes_file), args.ssh_user or "root", args.ssh_key, args.ssh_insecure,
                        Path(args.ssh_known_hosts) if args.ssh_known_hosts else None)
+
+
+def _json_value(text: str) -> Any:
+    """A JSON value for --init, read with the history's rules (no NaN, no Infinity)."""
+    from checkers.history import HistoryError
+    from checkers.reading import parse_json
+
+    try:
+        return parse_json(text, "JSON")
+    except HistoryError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -207,11 +220,25 @@ def _history_path(path: Path) -> Path:
     return path
 
 
-def _cmd_check(args: argparse.Namespace) -> int:
-    from checkers.api import check_file, summary
+def _check_model(args: argparse.Namespace) -> None:
+    """--model and --init are checked once, before any file: a typo is one error, not one per file."""
+    from checkers.models import MODELS, get_model
 
-    worst = EXIT_VALID
-    for raw in args.paths:
+    if args.model is not None and args.model not in MODELS:
+        raise UsageError(f"--model: unknown model {args.model!r}; expected one of {', '.join(sorted(MODELS))}")
+    if args.init is not None:
+        try:
+            get_model(args.model or "cas-register", args.init).init()
+        except (TypeError, ValueError) as e:
+            raise UsageError(f"--init: {e}") from None
+
+
+def _check_one(raw: str, args: argparse.Namespace) -> int:
+    """Check one path and print its verdict; a bad file is one line on stderr and 254."""
+    from checkers.api import check_file, summary
+    from checkers.history import HistoryError
+
+    try:
         path = _history_path(Path(raw))
         result = check_file(
             path,
@@ -223,15 +250,25 @@ def _cmd_check(args: argparse.Namespace) -> int:
             all_keys=args.all_keys,
             memory_limit=args.memory_limit * 2**20,
             shrink=not args.no_shrink,
+            read_memory=args.read_memory * 2**20,
         )
-        if args.json:
-            print(json.dumps({"path": str(path), **result}, default=str))
-        else:
-            print(f"{verdict_word(result['valid'])}: {path} ({result.get('seconds', 0):.2f} s)")
-            for line in summary(result):
-                print(f"  {line}")
-        worst = max(worst, exit_code(result["valid"]), key=SEVERITY.__getitem__)
-    return worst
+    except (UsageError, HistoryError) as e:
+        print(f"harness: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.json:
+        print(json.dumps({"path": str(path), **result}, default=str, allow_nan=False))
+    else:
+        how = "detected" if result.get("format_detected") else "given"
+        print(f"{verdict_word(result['valid'])}: {path} ({result['format']}, {how}; {result.get('seconds', 0):.2f} s)")
+        for line in summary(result):
+            print(f"  {line}")
+    return exit_code(result["valid"])
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    _check_model(args)
+    codes = [_check_one(raw, args) for raw in args.paths]
+    return max(codes, key=CHECK_SEVERITY.__getitem__)
 
 
 def _cmd_clean(args: argparse.Namespace) -> int:
@@ -292,12 +329,58 @@ def _cmd_image(args: argparse.Namespace) -> int:
     return 0
 
 
+# results.json fields report.html reads, and the JSON type each must have when present.
+_RESULTS_SHAPE = {"checkers": dict, "config": dict, "versions": dict, "timings": dict, "problems": list}
+_CHECKER_SHAPE = {"failures": list, "counterexample": dict, "unknown_keys": list, "finished_keys": list}
+
+
+def _check_results(path: Path) -> None:
+    """Refuse a results.json that report.html cannot be drawn from, naming the file and line."""
+    try:
+        results = json.loads(path.read_bytes().decode("utf-8"))
+    except OSError as e:
+        raise UsageError(f"{path}: cannot read: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise UsageError(f"{path}: not UTF-8 text (byte {e.start})") from None
+    except json.JSONDecodeError as e:
+        raise UsageError(f"{path} line {e.lineno}: not valid JSON ({e.msg})") from None
+    except (ValueError, RecursionError) as e:
+        raise UsageError(f"{path}: not a results file harness can read ({type(e).__name__})") from None
+    if not isinstance(results, dict):
+        raise UsageError(f"{path}: expected a JSON object, got {type(results).__name__}")
+    _check_shape(path, "", results, _RESULTS_SHAPE)
+    _check_verdict(path, "valid", results.get("valid"))
+    for name, checker in (results.get("checkers") or {}).items():
+        if isinstance(checker, dict):
+            _check_shape(path, f"checkers.{name}.", checker, _CHECKER_SHAPE)
+            _check_verdict(path, f"checkers.{name}.valid", checker.get("valid"))
+            failures = checker.get("failures") or ([checker["counterexample"]] if checker.get("counterexample") else [])
+            for f in failures:
+                if not isinstance(f, dict) or not isinstance(f.get("core") or [], list) or any(
+                    not isinstance(op, dict) for op in f.get("core") or ()
+                ):
+                    raise UsageError(f"{path}: checkers.{name}: a failure must be an object, its core a list")
+
+
+def _check_verdict(path: Path, field: str, valid: Any) -> None:
+    if not (valid is None or valid is True or valid is False or valid == "unknown"):
+        raise UsageError(f"{path}: {field} must be true, false or \"unknown\", got {json.dumps(valid)[:40]}")
+
+
+def _check_shape(path: Path, prefix: str, d: dict[str, Any], shape: dict[str, type]) -> None:
+    for field, kind in shape.items():
+        if d.get(field) is not None and not isinstance(d[field], kind):
+            what = "an object" if kind is dict else "a list"
+            raise UsageError(f"{path}: {prefix}{field} must be {what}, got {type(d[field]).__name__}")
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from harness.report.html import write_report
 
     run_dir = Path(args.path)
     if not (run_dir / "results.json").exists():
         raise UsageError(f"{run_dir}: not a results folder (no results.json)")
+    _check_results(run_dir / "results.json")
     print(write_report(run_dir))
     return 0
 
@@ -357,6 +440,21 @@ each part's options. Examples:
   harness run --db raft --db-opt bug=stale-read --nemesis partition
   harness run --db ./mydb.py:MyDB --nemesis partition,pause
 """
+
+
+def _check_epilog() -> str:
+    from checkers.reading import MAX_DEPTH, MAX_INT_DIGITS, MAX_LINE_BYTES
+
+    return f"""\
+limits on input (each is exit 254 with the file and line):
+  a line longer than {MAX_LINE_BYTES // 2**20} MiB; values nested deeper than {MAX_DEPTH} levels; bytes that are
+  not UTF-8; NaN, Infinity or a number too large for a double; an integer of more than
+  {MAX_INT_DIGITS} digits; parsed events needing more than --read-memory.
+a history file cut short (last line unfinished) is checked up to the cut: INVALID if that
+part is, otherwise UNKNOWN. A file with no client operation is an error, never VALID.
+exit codes: 0 valid, 1 invalid, 2 unknown, 254 bad input; with several paths every file is
+checked and the worst code wins (254 > 1 > 2 > 0).
+how values compare (1 vs 1.0, true vs 1, objects vs arrays): docs/history-format.md."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -453,17 +551,25 @@ def build_parser() -> argparse.ArgumentParser:
     ls.add_argument("--json", action="store_true", help="as JSON")
     ls.set_defaults(func=_cmd_list)
 
-    c = sub.add_parser("check", help="check saved histories without Docker")
+    c = sub.add_parser(
+        "check",
+        help="check saved histories without Docker",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_check_epilog(),
+    )
     c.add_argument("paths", nargs="+", help="results folders or history files")
-    c.add_argument("--format", default="jsonl", choices=["jsonl", "edn", "jepsen-log", "porcupine-kv"],
-                   help="history file format (default jsonl)")
+    c.add_argument("--format", choices=["jsonl", "edn", "jepsen-log", "porcupine-kv"],
+                   help="history file format (default: detected from the file, and printed)")
     c.add_argument("--model", help="model to check against (default: the format's, cas-register for jsonl)")
-    c.add_argument("--init", type=json.loads, help="initial model state as JSON (default: the model's)")
+    c.add_argument("--init", type=_json_value, help="initial model state as JSON (default: the model's)")
     c.add_argument("--semantics", choices=["harness", "knossos", "porcupine"],
                    help="how fail/info ops and nil reads are read (default: the format's)")
     c.add_argument("--time-limit", type=_positive(float), help="give up with 'unknown' after this many s")
     c.add_argument("--memory-limit", type=_positive(int), default=1024,
                    help="memo cap per key, MiB (default 1024); hitting it gives 'unknown'")
+    c.add_argument("--read-memory", type=_positive(int), default=2048, metavar="MIB",
+                   help="estimated memory the parsed events of one file may take, MiB (default 2048); "
+                   "a larger file is refused (exit 254)")
     c.add_argument("--all-keys", action="store_true", help="check every key, not only the first bad one")
     c.add_argument("--no-shrink", action="store_true", help="skip shrinking the counterexample")
     c.add_argument("--json", action="store_true", help="one JSON object per path")

@@ -186,6 +186,7 @@ def write_report(run_dir: Path) -> Path:
     events = read_history(run_dir / HISTORY)
     out = run_dir / REPORT
     tmp = out.with_suffix(".tmp")
-    tmp.write_text(render(results, events, run_dir), encoding="utf-8")
+    # A history may hold lone surrogates ("\ud800" is valid JSON): write them escaped, not crash.
+    tmp.write_text(render(results, events, run_dir), encoding="utf-8", errors="backslashreplace")
     tmp.replace(out)
     return out

@@ -52,10 +52,10 @@ def test_budget_options_give_unknown_exit_2(tmp_path, capsys):
 
 def test_malformed_file_is_one_line_on_stderr(tmp_path, capsys):
     path = tmp_path / "h.edn"
-    path.write_text("[{:process 0 :type :invoke :f :read}\n {:process 0 :type :ok")
+    path.write_text("[{:process 0 :type :invoke :f :read}\n {:process 0 :type :ok)]")
     assert main(["check", str(path), "--format", "edn"]) == 254
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "line 2" in err
+    assert err.count("\n") == 1 and f"{path} line 2" in err
 
 
 def test_published_formats_with_options(capsys):

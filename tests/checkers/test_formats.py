@@ -164,4 +164,5 @@ def test_wrong_format_is_an_error_not_an_empty_history(tmp_path):
         check_file(p, format="jepsen-log")
     empty = tmp_path / "empty.log"
     empty.write_text("")
-    assert check_file(empty, format="jepsen-log")["valid"] is True
+    with pytest.raises(HistoryError, match="no client operation"):
+        check_file(empty, format="jepsen-log")

@@ -118,8 +118,8 @@ def test_fuzzed_jsonl(tmp_path, lines):
         ('{"process": 0, "type": "invoke", "f": "cas", "value": [1]}\n', "jsonl"),
     ],
 )
-def test_ill_typed_ops_name_the_event(tmp_path, text, format):
+def test_ill_typed_ops_name_the_file_and_line(tmp_path, text, format):
     path = tmp_path / "h"
     path.write_text(text)
-    with pytest.raises(HistoryError, match="event"):
+    with pytest.raises(HistoryError, match=rf"^{path} line 1: "):
         check_file(path, format=format)

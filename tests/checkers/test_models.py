@@ -9,6 +9,7 @@ import pytest
 from checkers.history import HistoryError
 from checkers.models import MODELS, get_model
 from checkers.operations import NIL, UNKNOWN, Op
+from checkers.values import TRUE
 
 
 def op(f, input=None, output=True, key=None):
@@ -38,9 +39,9 @@ def test_cas_register():
 
 def test_register_does_not_confuse_one_and_true():
     m = get_model("register", 1)
-    assert step(m, m.init(), op("read", output=True)) is None
-    assert step(m, True, op("read", output=1)) is None
-    assert step(m, True, op("read", output=True)) is True
+    assert step(m, m.init(), op("read", output=TRUE)) is None
+    assert step(m, TRUE, op("read", output=1)) is None
+    assert step(m, TRUE, op("read", output=TRUE)) is TRUE
 
 
 def test_register_has_no_cas():

@@ -8,6 +8,7 @@ import pytest
 
 from checkers.history import HistoryError
 from checkers.operations import NIL, UNKNOWN, freeze, jsonable, operations
+from checkers.values import Object
 
 
 def test_pairs_completion_with_open_invocation_of_same_process(hist):
@@ -74,5 +75,6 @@ def test_double_invoke_and_orphan_completion_are_errors(hist):
 
 
 def test_freeze_and_jsonable():
-    assert freeze({"b": [1, {2}], "a": None}) == (("a", None), ("b", (1, frozenset({2}))))
+    assert freeze({"b": [1, {2}], "a": None}) == Object(frozenset({("a", None), ("b", (1, frozenset({2})))}))
+    assert jsonable(freeze({"b": [1, True, 1.5], "a": None})) == {"a": None, "b": [1, True, 1.5]}
     assert jsonable((1, NIL, UNKNOWN, frozenset({2, 1}))) == [1, None, "?", [1, 2]]

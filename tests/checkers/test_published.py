@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from checkers.api import check_file
+from checkers.history import HistoryError
 
 HISTORIES = Path(__file__).resolve().parents[1] / "data" / "histories"
 
@@ -22,7 +23,7 @@ EXPECTED = {"linearizable": True, "not-linearizable": False}
 def _entries() -> list:
     params = []
     for e in json.loads(MANIFEST.read_text()):
-        if e["expected"] not in EXPECTED:
+        if e["expected"] not in EXPECTED or e["ops"] == 0:
             continue
         params.append(pytest.param(e, id=e["file"]))
     return params
@@ -41,12 +42,25 @@ def test_published_verdict(entry):
     assert r["valid"] is EXPECTED[entry["expected"]], r.get("counterexample")
 
 
+def test_files_without_client_operations_are_errors():
+    """Knossos calls a history of nemesis events alone valid; we refuse to rule on no operations."""
+    empty = [e for e in json.loads(MANIFEST.read_text()) if e["ops"] == 0]
+    assert {e["file"] for e in empty} == {
+        "porcupine/jepsen/etcd_095.log",
+        "knossos/cas-register/good/mongodb-v0-ack-rollback-.edn",
+    }
+    for e in empty:
+        with pytest.raises(HistoryError, match="no client operation"):
+            check_file(HISTORIES / e["file"], format=e["format"], model=e["model"], init=e["initial_state"])
+
+
 def test_unknown_verdicts_still_finish():
-    """The entries no test rules on (an empty log, the etcd mutex) are still checked cleanly."""
+    """The entries no test rules on (the etcd mutex) are still checked cleanly."""
     for e in json.loads(MANIFEST.read_text()):
-        if e["expected"] in EXPECTED:
+        if e["expected"] in EXPECTED or e["ops"] == 0:
             continue
-        r = check_file(HISTORIES / e["file"], format=e["format"], model=e["model"], init=e["initial_state"],
-                       time_limit=30)
+        r = check_file(
+            HISTORIES / e["file"], format=e["format"], model=e["model"], init=e["initial_state"], time_limit=30
+        )
         assert r["valid"] in (True, False, "unknown")
         json.dumps(r)
