@@ -86,6 +86,7 @@ class Op:
     ret: float
     status: str
     event_index: int = -1
+    node: str | None = None  # the node that served it, from its completion event (None: not recorded)
 
     @property
     def completed(self) -> bool:
@@ -100,6 +101,7 @@ class Op:
             "output": jsonable(self.output),
             "status": self.status,
             "index": self.event_index,
+            "node": self.node,
         }
 
 
@@ -179,6 +181,7 @@ def operations(events: Iterable[Event], semantics: str = "harness") -> list[Op]:
         op = open_ops.pop(e.process, None)
         if op is None:
             raise HistoryError(f"event {e.index}: {e.type} {e.f} by process {e.process} has no open invocation")
+        op.node = e.node
         if e.type == "ok":
             op.ret = pos
             op.status = "ok"
