@@ -1,25 +1,40 @@
-"""Why a history is not linearizable, in terms a person can act on.
+"""Why a history is not linearizable, in terms a person can check by hand.
 
-A bare "false" after a long Jepsen run is useless. The search already knows where its deepest
-attempt got stuck (see `search.Blocked`); this module renders that as JSON and shrinks
-the failing part to a small core that is still not linearizable, so the anomaly can be read
-in a dozen lines instead of a thousand.
+A bare "false" after a long Jepsen run is useless. The search knows where its deepest attempt
+got stuck (see `search.Blocked`): an op that is illegal in every state the object could hold
+when it had to take effect. This module turns that into something a reader can verify:
+
+- `counterexample`: the stuck op, the states it contradicts, the longest linearizable prefix and
+  what was tried, every op with its event index and the node that served it;
+- `shrink`: a small core of the history that fails *for the same reason* (see `Reason`). A core
+  that is merely "still not linearizable" can mislead: a stale read of 3 would shrink to the read
+  plus a *later* write of 3, which is invalid only because 3 had not been written yet;
+- `explain`: each op of the core with its part in the story (the write of the value a read
+  returned, the write that replaced it and returned before the read began, ...);
+- `add_faults`: the nemesis faults in place while that story happened.
+
+Everything is keyed by event index, so the report draws what the checker found instead of
+re-deriving it.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
+from checkers.faults import FaultWindow, fault_windows
+from checkers.history import Event
 from checkers.model import Model
-from checkers.operations import Op, jsonable
-from checkers.search import Blocked, Budget, check_part
+from checkers.operations import UNKNOWN, Op, jsonable
+from checkers.search import Blocked, Budget, PartResult, check_part
 
 PREFIX_SHOWN = 50
 STATES_SHOWN = 20
+EXPLAIN_SECONDS = 2.0  # for re-checking a core that shrinking left large (it ran out of time)
 
 
 def describe(model: Model, op: Op) -> dict[str, Any]:
@@ -39,7 +54,7 @@ def counterexample(model: Model, key: Any, blocked: Blocked) -> dict[str, Any]:
         for s in states:
             new = step(s)
             outcomes[repr(model.describe_state(s))] = "illegal" if new is None else model.describe_state(new)
-        tried.append({"op": model.describe_op(op), "index": op.event_index, "from_state": outcomes})
+        tried.append({"op": model.describe_op(op), "index": op.event_index, "node": op.node, "from_state": outcomes})
     shown = blocked.prefix[-PREFIX_SHOWN:]
     desc = model.describe_op(blocked.op)
     state_list = ", ".join(repr(model.describe_state(s)) for s in states)
@@ -54,12 +69,78 @@ def counterexample(model: Model, key: Any, blocked: Blocked) -> dict[str, Any]:
             f"ops pending then; the longest linearizable prefix has {len(blocked.prefix)} ops"
         ),
         "prefix_length": len(blocked.prefix),
-        "prefix": [model.describe_op(op) for op in shown],
+        "prefix": [describe(model, op) for op in shown],
         "prefix_truncated": len(blocked.prefix) > len(shown),
         "states": [model.describe_state(s) for s in states],
         "states_total": len(all_states),
         "tried": tried,
     }
+
+
+def _check(ops: Sequence[Op], model: Model, budget: Budget, init: Any, relaxed: bool) -> PartResult:
+    # Only essential ops go in, so check_part never has to drop any (and searches from `init`).
+    return check_part(model.essential(ops), model, budget, init, relaxed)
+
+
+def _possible(ops: Sequence[Op], model: Model, target: Op, init: Any) -> bool:
+    """Could any op of `ops` that may precede `target` make it legal, starting from `init`?
+
+    False means `target` is hopeless on its own: a read of 3 when nothing called before it
+    returned writes 3 and the start is not 3. Real time is respected (ops called after `target`
+    returned cannot help it), and the model's dead-end test decides; no test means "possible".
+    """
+    before = [op for op in model.essential(ops) if op.call < target.ret]
+    at = next((j for j, op in enumerate(before) if op.id == target.id), None)
+    if at is None:
+        return True
+    timeless = [replace(op, call=0, ret=math.inf) for op in before]
+    test = model.dead_ends(timeless)[at]
+    return test is None or bool(test[1]) or not test[0](init)
+
+
+@dataclass(slots=True)
+class Reason:
+    """Why a part is not linearizable, in the form a shrunk core must keep.
+
+    The search from every starting state gets stuck on the same op as the original (`stuck`,
+    op ids), and where some op of the original could have made the stuck op legal (`possible`),
+    some op of the core can too. So a stale read stays a stale read: the core keeps a write of
+    the value read, called before the read returned, and the writes that rule it out.
+    """
+
+    op: Op
+    starts: list[Any]
+    stuck: list[int]
+    possible: list[bool]
+
+    @classmethod
+    def find(
+        cls, ops: Sequence[Op], model: Model, starts: list[Any], relaxed: bool, budget: Budget, target: Op | None
+    ) -> Reason | None:
+        """The reason `ops` fail, or None if they do not (within budget), or fail on another op than `target`."""
+        stuck = []
+        for init in starts:
+            r = _check(ops, model, budget, init, relaxed)
+            if r.valid is not False or r.blocked is None:
+                return None
+            stuck.append(r.blocked.op.id)
+        op = next(op for op in ops if op.id == stuck[0])
+        if target is not None and target.id != op.id:
+            return None
+        return cls(op, starts, stuck, [_possible(ops, model, op, init) for init in starts])
+
+    def holds(self, ops: Sequence[Op], model: Model, relaxed: bool, budget: Budget) -> bool:
+        """Do `ops` fail for this reason? A check that runs out of budget counts as no."""
+        if all(op.id != self.op.id for op in ops):
+            return False
+        for init, was in zip(self.starts, self.possible, strict=True):
+            if was and not _possible(ops, model, self.op, init):
+                return False
+        for init, op_id in zip(self.starts, self.stuck, strict=True):
+            r = _check(ops, model, budget, init, relaxed)
+            if r.valid is not False or r.blocked is None or r.blocked.op.id != op_id:
+                return False
+        return True
 
 
 def shrink(
@@ -70,35 +151,31 @@ def shrink(
     inits: Sequence[Any] | None = None,
     relaxed: bool = False,
 ) -> list[Op]:
-    """A small sub-history that is still not linearizable (delta debugging over ops).
+    """A small sub-history that is not linearizable for the same reason (delta debugging over ops).
 
-    Chunks of ops are dropped, halving the chunk size, as long as the rest is still found not
-    linearizable; a check that runs out of budget counts as "keep the chunk". The result is
-    1-minimal when the deadline allows: dropping any single op makes it linearizable, or
-    makes it trivially wrong.
+    First every op called after the stuck op returned is dropped (it cannot have caused it),
+    then chunks of ops are dropped, halving the chunk size, as long as the rest fails for the
+    same `Reason`. The result is 1-minimal when the deadline allows: without any single op it is
+    linearizable, or fails for another reason. If the failure cannot be reproduced (on `blocked`,
+    when given) within the deadline, the ops are returned unshrunk.
 
-    Trivially wrong means some op in it can never be legal, like a read of 2 with no write of
-    2 left (the model's dead-end test on the initial state). Every stale read shrinks to that
-    one read otherwise, which explains nothing; keeping the writes it saw tells the story.
-    Histories that start out trivially wrong are shrunk without this rule.
-
-    `inits`: the sub-history must stay non-linearizable from each of these states (a window
-    of a longer history, see `checkers.refute`); default: the model's initial state.
+    `inits`: the sub-history must fail from each of these states (a window of a longer history,
+    see `checkers.refute`); default: the model's initial state.
     `relaxed`: check as `search.check_part` does with it (for windows).
     """
     core = model.essential(ops)
     budget = Budget(deadline)
-    keep_explained = not trivially_wrong(core, model)
+    starts = list(inits) if inits else [model.init()]
+    reason = Reason.find(core, model, starts, relaxed, budget, blocked)
+    if reason is None:
+        return core
 
     def still_bad(candidate: list[Op]) -> bool:
-        if keep_explained and trivially_wrong(candidate, model):
-            return False
-        return all(check_part(candidate, model, budget, init, relaxed).valid is False for init in inits or [None])
+        return reason.holds(candidate, model, relaxed, budget)
 
-    if blocked is not None and blocked.completed:
-        before = [op for op in core if op.call < blocked.ret]
-        if len(before) < len(core) and still_bad(before):
-            core = before
+    before = [op for op in core if op.call < reason.op.ret]
+    if len(before) < len(core) and still_bad(before):
+        core = before
     chunk = max(1, len(core) // 2)
     while True:
         i = 0
@@ -116,17 +193,133 @@ def shrink(
         chunk = max(1, chunk // 2)
 
 
-def trivially_wrong(ops: Sequence[Op], model: Model) -> bool:
-    """Does some op fail the model's dead-end test before anything has happened?
+_NOTHING = object()
 
-    The tests are built for the search, where ops that returned before an op was called are
-    already linearized; here every op is made concurrent with every other, so a test fires only
-    if no op at all could help (a read of 2 with no write of 2 anywhere).
+
+def _show(value: Any) -> str:
+    return json.dumps(jsonable(value), default=str)
+
+
+def _equal(a: Any, b: Any) -> bool:
+    """The register's equality: 1 and True differ (JSON has both)."""
+    return a == b and isinstance(a, bool) == isinstance(b, bool)
+
+
+def _written(op: Op) -> Any:
+    """The value a register op may write, or _NOTHING (reads, a cas that returned false)."""
+    if op.f == "write":
+        return op.input
+    if op.f == "cas" and op.output is not False and isinstance(op.input, tuple) and len(op.input) == 2:
+        return op.input[1]
+    return _NOTHING
+
+
+def _needs(op: Op) -> tuple[bool, Any] | None:
+    """What a register op needs to find: (True, v) the value v; (False, v) any value but v."""
+    if op.f == "read" and op.output is not UNKNOWN:
+        return True, op.output
+    if op.f == "cas" and isinstance(op.input, tuple) and len(op.input) == 2 and op.output in (True, False):
+        return op.output is True, op.input[0]
+    return None
+
+
+def _when(op: Op, target: Op) -> str:
+    if not op.completed:
+        return "never returned"
+    return "returned before it began" if op.ret < target.call else "overlapped it"
+
+
+def _role(op: Op, target: Op, need: tuple[bool, Any] | None, sources_done: float) -> str:
+    """What `op` contributes to the story of `target`, in the register's vocabulary where it applies."""
+    noun = f"the {target.f}"
+    written = _written(op)
+    after = "; began after that value was written" if need and need[0] and op.call > sources_done else ""
+    if written is not _NOTHING:
+        if need is None:
+            return f"wrote {_show(written)}"
+        if _equal(written, need[1]):
+            return f"wrote {_show(written)}, the value {noun} " + ("needs" if need[0] else "says was not there")
+        return f"wrote {_show(written)}, not {_show(need[1])}{after}"
+    if op.f == "read" and op.output is not UNKNOWN:
+        return f"read {_show(op.output)}{after}"
+    if op.f == "cas" and op.output is False and isinstance(op.input, tuple) and len(op.input) == 2:
+        return f"found the value was not {_show(op.input[0])}"
+    return op.f
+
+
+def explain(
+    model: Model, core: Sequence[Op], target: Op, inits: Sequence[Any] | None = None, relaxed: bool = False
+) -> dict[str, Any]:
+    """The story of a core: what `target` needs, the states the other ops leave it, and each op's part.
+
+    `contradicts` comes from checking the core alone: the states `target` was found stuck in.
     """
-    ops = model.essential(ops)
-    timeless = [replace(op, call=0, ret=math.inf) for op in ops]
-    init = model.init()
-    return any(
-        test is not None and op.completed and not test[1] and test[0](init)
-        for op, test in zip(ops, model.dead_ends(timeless), strict=True)
-    )
+    starts = list(inits) if inits else [model.init()]
+    r = _check(core, model, Budget(time.monotonic() + EXPLAIN_SECONDS), starts[0], relaxed)
+    stuck = r.blocked is not None and r.blocked.op.id == target.id and r.valid is False
+    states = sorted(r.blocked.states, key=repr) if stuck and r.blocked else []
+    need = _needs(target) if target.f in ("read", "cas") else None
+    sources = [op for op in core if need and need[0] and _written(op) is not _NOTHING and _equal(_written(op), need[1])]
+    sources_done = max((op.ret for op in sources if op.id != target.id), default=math.inf)
+    because = []
+    for op in sorted(core, key=lambda o: o.call):
+        if op.id == target.id:
+            continue
+        d = describe(model, op)
+        d["role"] = _role(op, target, need, sources_done)
+        d["when"] = _when(op, target)
+        because.append(d)
+    shown = ", ".join(_show(model.describe_state(s)) for s in states[:STATES_SHOWN]) or "?"
+    if need is None:
+        wants = "is illegal"
+    elif need[0]:
+        wants = f"needs {_show(need[1])}"
+    else:
+        wants = f"needs anything but {_show(need[1])}"
+    start = ""
+    if inits is not None:
+        listed = ", ".join(_show(model.describe_state(s)) for s in starts[:STATES_SHOWN])
+        start = f", starting from any of {listed}{', ...' if len(starts) > STATES_SHOWN else ''},"
+    return {
+        "story": (
+            f"{model.describe_op(target)} {wants}, but in every order the {len(because)} ops below allow"
+            f"{start} the object holds {shown} when it takes effect"
+        ),
+        "contradicts": [model.describe_state(s) for s in states[:STATES_SHOWN]],
+        "because": because,
+    }
+
+
+def _overlaps(w: FaultWindow, start: int, end: int) -> bool:
+    return w.started_at <= end and (w.ended_at is None or w.ended_at >= start)
+
+
+def add_faults(result: dict[str, Any], events: Sequence[Event]) -> None:
+    """Name, in each counterexample of `result`, the faults in place while its story happened.
+
+    The story runs from the first op the counterexample names (its explanation, else the stuck
+    op) to the return of the stuck op; `during_op` marks faults in place while the stuck op ran.
+    """
+    cexes = [c for c in (result.get("counterexample"), *(result.get("failures") or ())) if isinstance(c, dict)]
+    if not cexes:
+        return
+    windows = fault_windows(events)
+    position = {e.index: pos for pos, e in enumerate(events)}
+    for cex in {id(c): c for c in cexes}.values():
+        call = position.get((cex.get("op") or {}).get("index"))
+        if call is None:
+            continue
+        ret = next((p for p in range(call + 1, len(events)) if events[p].process == events[call].process), len(events))
+        named = [d.get("index") for d in (cex.get("explanation") or {}).get("because") or ()]
+        start = min([call, *(position[i] for i in named if i in position)])
+        cex["faults"] = [
+            {
+                "name": w.name,
+                "description": w.label,
+                "from": w.started.index,
+                "to": None if w.ended is None else w.ended.index,
+                "during_op": _overlaps(w, call, ret),
+            }
+            for w in windows
+            if _overlaps(w, start, ret)
+        ]

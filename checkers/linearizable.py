@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from checkers.explain import counterexample, describe, shrink
+from checkers.explain import counterexample, describe, explain, shrink
 from checkers.model import Model
 from checkers.operations import Op, jsonable
 from checkers.refute import Refutation, refute
@@ -33,14 +33,15 @@ def part_key(ops: Sequence[Op]) -> Any:
 def _failure(
     model: Model, key: Any, part: Sequence[Op], r: PartResult, deadline: float | None, shrink_it: bool
 ) -> dict[str, Any]:
-    """The counterexample for a part found not linearizable, shrunk if asked and time allows."""
+    """The counterexample for a part found not linearizable, shrunk and explained if asked and time allows."""
     cex = counterexample(model, key, r.blocked) if r.blocked else {"key": jsonable(key)}
-    if shrink_it:
+    if shrink_it and r.blocked:
         until = time.monotonic() + SHRINK_SECONDS
         if deadline is not None:
             until = min(until, deadline)
-        core = shrink(part, model, until, r.blocked.op if r.blocked else None)
-        cex["core"] = [describe(model, op) for op in sorted(core, key=lambda o: o.call)]
+        core = sorted(shrink(part, model, until, r.blocked.op), key=lambda o: o.call)
+        cex["core"] = [describe(model, op) for op in core]
+        cex["explanation"] = explain(model, core, r.blocked.op)
     return cex
 
 
@@ -55,12 +56,14 @@ def _window_failure(
         "from_states": [model.describe_state(s) for s in refutation.states],
         "note": "this window of the history is not linearizable from any state the ops before it can reach",
     }
-    if shrink_it:
+    if shrink_it and blocked:
         until = time.monotonic() + SHRINK_SECONDS
         if deadline is not None:
             until = min(until, deadline)
-        core = shrink(refutation.ops, model, until, blocked.op if blocked else None, refutation.states, True)
-        cex["core"] = [describe(model, op) for op in sorted(core, key=lambda o: o.call)]
+        core = shrink(refutation.ops, model, until, blocked.op, refutation.states, True)
+        core.sort(key=lambda o: o.call)
+        cex["core"] = [describe(model, op) for op in core]
+        cex["explanation"] = explain(model, core, blocked.op, refutation.states, True)
     return cex
 
 
