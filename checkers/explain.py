@@ -82,20 +82,21 @@ def _check(ops: Sequence[Op], model: Model, budget: Budget, init: Any, relaxed: 
     return check_part(model.essential(ops), model, budget, init, relaxed)
 
 
-def _possible(ops: Sequence[Op], model: Model, target: Op, init: Any) -> bool:
-    """Could any op of `ops` that may precede `target` make it legal, starting from `init`?
+def _hopeless(ops: Sequence[Op], model: Model, init: Any) -> set[int]:
+    """Ids of the completed ops of `ops` that no op that may precede them could make legal, from `init`.
 
-    False means `target` is hopeless on its own: a read of 3 when nothing called before it
-    returned writes 3 and the start is not 3. Real time is respected (ops called after `target`
-    returned cannot help it), and the model's dead-end test decides; no test means "possible".
+    A read of 3 is hopeless when nothing called before it returned writes 3 and `init` is not 3.
+    Real time is respected (ops called after an op returned cannot help it); the model's dead-end
+    tests decide, on a copy of the ops with times erased so that every other op counts as a
+    possible source. An op without a test is never hopeless.
     """
-    before = [op for op in model.essential(ops) if op.call < target.ret]
-    at = next((j for j, op in enumerate(before) if op.id == target.id), None)
-    if at is None:
-        return True
-    timeless = [replace(op, call=0, ret=math.inf) for op in before]
-    test = model.dead_ends(timeless)[at]
-    return test is None or bool(test[1]) or not test[0](init)
+    ops = model.essential(ops)
+    timeless = [replace(op, call=0, ret=math.inf) for op in ops]
+    out = set()
+    for op, test in zip(ops, model.dead_ends(timeless), strict=True):
+        if test is not None and op.completed and test[0](init) and all(ops[j].call > op.ret for j in test[1]):
+            out.add(op.id)
+    return out
 
 
 @dataclass(slots=True)
@@ -103,15 +104,18 @@ class Reason:
     """Why a part is not linearizable, in the form a shrunk core must keep.
 
     The search from every starting state gets stuck on the same op as the original (`stuck`,
-    op ids), and where some op of the original could have made the stuck op legal (`possible`),
-    some op of the core can too. So a stale read stays a stale read: the core keeps a write of
-    the value read, called before the read returned, and the writes that rule it out.
+    op ids), and no op is hopeless in the core that was not in the original (`hopeless`, per
+    starting state). So a stale read stays a stale read: the core keeps a write of the value
+    read, called before the read returned, and the writes that rule it out; and no other op of
+    the core fails merely because the core dropped the write it needed. `settled`: the op's own
+    return is what breaks the ops (left open, they are linearizable), and must stay so.
     """
 
     op: Op
     starts: list[Any]
     stuck: list[int]
-    possible: list[bool]
+    hopeless: list[set[int]]
+    settled: bool = False
 
     @classmethod
     def find(
@@ -127,20 +131,67 @@ class Reason:
         op = next(op for op in ops if op.id == stuck[0])
         if target is not None and target.id != op.id:
             return None
-        return cls(op, starts, stuck, [_possible(ops, model, op, init) for init in starts])
+        settled = not relaxed and all(_check(_open(ops, op), model, budget, i, False).valid is True for i in starts)
+        return cls(op, starts, stuck, [_hopeless(ops, model, init) for init in starts], settled)
 
     def holds(self, ops: Sequence[Op], model: Model, relaxed: bool, budget: Budget) -> bool:
         """Do `ops` fail for this reason? A check that runs out of budget counts as no."""
         if all(op.id != self.op.id for op in ops):
             return False
-        for init, was in zip(self.starts, self.possible, strict=True):
-            if was and not _possible(ops, model, self.op, init):
+        for init, allowed in zip(self.starts, self.hopeless, strict=True):
+            if not _hopeless(ops, model, init) <= allowed:
                 return False
         for init, op_id in zip(self.starts, self.stuck, strict=True):
             r = _check(ops, model, budget, init, relaxed)
             if r.valid is not False or r.blocked is None or r.blocked.op.id != op_id:
                 return False
+            if self.settled and _check(_open(ops, self.op), model, budget, init, False).valid is not True:
+                return False
         return True
+
+
+def _open(ops: Sequence[Op], target: Op) -> list[Op]:
+    """`ops` with `target` not yet returned (indeterminate, outcome unknown)."""
+    return [replace(op, ret=math.inf, output=UNKNOWN, status="info") if op.id == target.id else op for op in ops]
+
+
+def as_of(ops: Sequence[Op], t: float) -> list[Op]:
+    """The ops as a checker would have seen them at event position `t`: those called by then, the
+    ones that had not returned yet open (indeterminate, outcome unknown)."""
+    return [
+        replace(op, ret=math.inf, output=UNKNOWN, status="info") if op.ret > t else op for op in ops if op.call <= t
+    ]
+
+
+def first_failure(ops: Sequence[Op], model: Model, deadline: float | None) -> PartResult | None:
+    """The check of a part as it stood when it first stopped being linearizable, if that check
+    blames the op whose return did it; None if the time runs out first or it blames another.
+
+    The search blames the op whose deadline its deepest attempt missed, which can be a fine op
+    that merely returned before the impossible one did (a read right before an impossible read
+    of the same process). The op whose return first makes the history impossible is the one a
+    person means: the history as it stood when that op returned is not linearizable, and as it
+    stood just before, it was. Found by bisection over return positions (adding events only adds
+    constraints), so it costs a few checks of prefixes of the part.
+    """
+    budget = Budget(deadline)
+    rets = sorted(op.ret for op in ops if op.completed)
+    if not rets:
+        return None
+    found = _check(as_of(ops, rets[-1]), model, budget, model.init(), False)
+    if found.valid is not False:
+        return None
+    lo, hi = 0, len(rets) - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        r = _check(as_of(ops, rets[mid]), model, budget, model.init(), False)
+        if r.valid == "unknown":
+            return None
+        if r.valid is False:
+            hi, found = mid, r
+        else:
+            lo = mid + 1
+    return found if found.blocked is not None and found.blocked.op.ret == rets[lo] else None
 
 
 def shrink(
@@ -153,11 +204,12 @@ def shrink(
 ) -> list[Op]:
     """A small sub-history that is not linearizable for the same reason (delta debugging over ops).
 
-    First every op called after the stuck op returned is dropped (it cannot have caused it),
-    then chunks of ops are dropped, halving the chunk size, as long as the rest fails for the
-    same `Reason`. The result is 1-minimal when the deadline allows: without any single op it is
-    linearizable, or fails for another reason. If the failure cannot be reproduced (on `blocked`,
-    when given) within the deadline, the ops are returned unshrunk.
+    First the ops are taken as they stood when the stuck op returned (ops called later dropped,
+    ops that had not returned yet open: neither can have caused it), then chunks of ops are
+    dropped, halving the chunk size, as long as the rest fails for the same `Reason`. The result
+    is 1-minimal when the deadline allows: without any single op it is linearizable, or fails for
+    another reason. If the failure cannot be reproduced (on `blocked`, when given) within the
+    deadline, the ops are returned unshrunk.
 
     `inits`: the sub-history must fail from each of these states (a window of a longer history,
     see `checkers.refute`); default: the model's initial state.
@@ -166,7 +218,14 @@ def shrink(
     core = model.essential(ops)
     budget = Budget(deadline)
     starts = list(inits) if inits else [model.init()]
-    reason = Reason.find(core, model, starts, relaxed, budget, blocked)
+    reason = None
+    if blocked is not None and not relaxed:
+        early = model.essential(as_of(core, blocked.ret))
+        reason = Reason.find(early, model, starts, relaxed, budget, blocked)
+        if reason is not None:
+            core = early
+    if reason is None:  # the search blamed an op that fails only with what came after it
+        reason = Reason.find(core, model, starts, relaxed, budget, blocked)
     if reason is None:
         return core
 
@@ -175,7 +234,7 @@ def shrink(
 
     before = [op for op in core if op.call < reason.op.ret]
     if len(before) < len(core) and still_bad(before):
-        core = before
+        core = before  # without `blocked` (tests), the ops called after the stuck op returned
     chunk = max(1, len(core) // 2)
     while True:
         i = 0
@@ -298,7 +357,8 @@ def add_faults(result: dict[str, Any], events: Sequence[Event]) -> None:
     """Name, in each counterexample of `result`, the faults in place while its story happened.
 
     The story runs from the first op the counterexample names (its explanation, else the stuck
-    op) to the return of the stuck op; `during_op` marks faults in place while the stuck op ran.
+    op) to the return of the stuck op, or the call of the last op it names if that is later;
+    `during_op` marks faults in place while the stuck op ran.
     """
     cexes = [c for c in (result.get("counterexample"), *(result.get("failures") or ())) if isinstance(c, dict)]
     if not cexes:
@@ -311,7 +371,8 @@ def add_faults(result: dict[str, Any], events: Sequence[Event]) -> None:
             continue
         ret = next((p for p in range(call + 1, len(events)) if events[p].process == events[call].process), len(events))
         named = [d.get("index") for d in (cex.get("explanation") or {}).get("because") or ()]
-        start = min([call, *(position[i] for i in named if i in position)])
+        calls = [position[i] for i in named if i in position]
+        start, end = min([call, *calls]), max([ret, *calls])
         cex["faults"] = [
             {
                 "name": w.name,
@@ -321,5 +382,5 @@ def add_faults(result: dict[str, Any], events: Sequence[Event]) -> None:
                 "during_op": _overlaps(w, call, ret),
             }
             for w in windows
-            if _overlaps(w, start, ret)
+            if _overlaps(w, start, end)
         ]
