@@ -110,6 +110,8 @@ def summary(result: dict[str, Any]) -> list[str]:
         lines.append(f"key {json.dumps(cex.get('key'))}: {cex.get('message', 'not linearizable')}")
         core = cex.get("core")
         why = cex.get("explanation")
+        if cex.get("note"):
+            lines.append(f"note: {cex['note']}")
         if why:
             lines.append(f"why: {why['story']}")
         if core:

@@ -103,36 +103,48 @@ def _hopeless(ops: Sequence[Op], model: Model, init: Any) -> set[int]:
 class Reason:
     """Why a part is not linearizable, in the form a shrunk core must keep.
 
-    The search from every starting state gets stuck on the same op as the original (`stuck`,
-    op ids), and no op is hopeless in the core that was not in the original (`hopeless`, per
-    starting state). So a stale read stays a stale read: the core keeps a write of the value
-    read, called before the read returned, and the writes that rule it out; and no other op of
-    the core fails merely because the core dropped the write it needed. `settled`: the op's own
+    The core fails from every starting state, and the search gets stuck on the same op as in
+    the original (`stuck`, op ids; None when the search's choice is not the point, see
+    `settled`). No op is hopeless in the core that was not in the original (`hopeless`, per
+    starting state): so a stale read stays a stale read, keeping a write of the value read
+    (called before the read returned) and the writes that rule it out, and no other op of the
+    core fails merely because the core dropped the write it needed. `settled`: the op's own
     return is what breaks the ops (left open, they are linearizable), and must stay so.
     """
 
     op: Op
     starts: list[Any]
-    stuck: list[int]
+    stuck: list[int] | None
     hopeless: list[set[int]]
     settled: bool = False
 
     @classmethod
     def find(
-        cls, ops: Sequence[Op], model: Model, starts: list[Any], relaxed: bool, budget: Budget, target: Op | None
+        cls,
+        ops: Sequence[Op],
+        model: Model,
+        starts: list[Any],
+        relaxed: bool,
+        budget: Budget,
+        target: Op | None,
+        blamed: bool = True,
     ) -> Reason | None:
-        """The reason `ops` fail, or None if they do not (within budget), or fail on another op than `target`."""
+        """The reason `ops` fail, or None if they do not (within budget), or not because of `target`:
+        the search blames another op (`blamed`), or `target`'s return is not what breaks them."""
         stuck = []
         for init in starts:
             r = _check(ops, model, budget, init, relaxed)
             if r.valid is not False or r.blocked is None:
                 return None
             stuck.append(r.blocked.op.id)
-        op = next(op for op in ops if op.id == stuck[0])
-        if target is not None and target.id != op.id:
+        if target is None:
+            target = next(op for op in ops if op.id == stuck[0])
+        if (stuck[0] if blamed else next((op.id for op in ops if op.id == target.id), None)) != target.id:
             return None
-        settled = not relaxed and all(_check(_open(ops, op), model, budget, i, False).valid is True for i in starts)
-        return cls(op, starts, stuck, [_hopeless(ops, model, init) for init in starts], settled)
+        settled = not relaxed and all(_check(_open(ops, target), model, budget, i, False).valid is True for i in starts)
+        if not blamed and not settled:
+            return None
+        return cls(target, starts, stuck if blamed else None, [_hopeless(ops, model, i) for i in starts], settled)
 
     def holds(self, ops: Sequence[Op], model: Model, relaxed: bool, budget: Budget) -> bool:
         """Do `ops` fail for this reason? A check that runs out of budget counts as no."""
@@ -141,9 +153,11 @@ class Reason:
         for init, allowed in zip(self.starts, self.hopeless, strict=True):
             if not _hopeless(ops, model, init) <= allowed:
                 return False
-        for init, op_id in zip(self.starts, self.stuck, strict=True):
+        for k, init in enumerate(self.starts):
             r = _check(ops, model, budget, init, relaxed)
-            if r.valid is not False or r.blocked is None or r.blocked.op.id != op_id:
+            if r.valid is not False or r.blocked is None:
+                return False
+            if self.stuck is not None and r.blocked.op.id != self.stuck[k]:
                 return False
             if self.settled and _check(_open(ops, self.op), model, budget, init, False).valid is not True:
                 return False
@@ -163,16 +177,16 @@ def as_of(ops: Sequence[Op], t: float) -> list[Op]:
     ]
 
 
-def first_failure(ops: Sequence[Op], model: Model, deadline: float | None) -> PartResult | None:
-    """The check of a part as it stood when it first stopped being linearizable, if that check
-    blames the op whose return did it; None if the time runs out first or it blames another.
+def first_failure(ops: Sequence[Op], model: Model, deadline: float | None) -> tuple[Op, PartResult] | None:
+    """The op whose return first made a part non-linearizable, and the check of the part as it
+    stood then; None if the time runs out first.
 
     The search blames the op whose deadline its deepest attempt missed, which can be a fine op
-    that merely returned before the impossible one did (a read right before an impossible read
-    of the same process). The op whose return first makes the history impossible is the one a
-    person means: the history as it stood when that op returned is not linearizable, and as it
-    stood just before, it was. Found by bisection over return positions (adding events only adds
-    constraints), so it costs a few checks of prefixes of the part.
+    that merely returned before the impossible one did (a read just before an impossible read;
+    a read of the value an impossible cas wrote). The op whose return first makes the history
+    impossible is the one a person means: the history as it stood when that op returned is not
+    linearizable, and as it stood just before, it was. Found by bisection over return positions
+    (adding events only adds constraints), so it costs a few checks of prefixes of the part.
     """
     budget = Budget(deadline)
     rets = sorted(op.ret for op in ops if op.completed)
@@ -191,7 +205,44 @@ def first_failure(ops: Sequence[Op], model: Model, deadline: float | None) -> Pa
             hi, found = mid, r
         else:
             lo = mid + 1
-    return found if found.blocked is not None and found.blocked.op.ret == rets[lo] else None
+    return next(op for op in ops if op.ret == rets[lo]), found
+
+
+@dataclass(slots=True)
+class Culprit:
+    """The op a counterexample explains, where the search got stuck on it, and the shrunk core.
+
+    `blocked` comes from the search over the whole part, over the part as it stood when the op
+    returned, or over the core alone (`note` then says so, and where the search over the whole
+    part stopped instead)."""
+
+    blocked: Blocked
+    core: list[Op]
+    note: str | None = None
+
+
+def culprit(ops: Sequence[Op], model: Model, blocked: Blocked, deadline: float | None) -> Culprit:
+    """Find the op whose return made `ops` impossible (see `first_failure`) and shrink around it.
+
+    Falls back to the search's own choice (`blocked`) when time runs out or the core cannot be
+    made to fail on the culprit.
+    """
+    first = first_failure(ops, model, deadline)
+    if first is not None:
+        op, found = first
+        if found.blocked is not None and found.blocked.op is op:
+            return Culprit(found.blocked, shrink(ops, model, deadline, op))
+        if op is not blocked.op:
+            core = shrink(ops, model, deadline, op, blamed=False)
+            r = _check(core, model, Budget(deadline), model.init(), False)
+            if r.valid is False and r.blocked is not None and r.blocked.op.id == op.id:
+                note = (
+                    f"found in the shrunk core: over the whole history the search's deepest attempt stopped at "
+                    f"{model.describe_op(blocked.op)} (event {blocked.op.event_index}), which returned before "
+                    f"this op did and is linearizable without it"
+                )
+                return Culprit(r.blocked, core, note)
+    return Culprit(blocked, shrink(ops, model, deadline, blocked.op))
 
 
 def shrink(
@@ -201,6 +252,7 @@ def shrink(
     blocked: Op | None = None,
     inits: Sequence[Any] | None = None,
     relaxed: bool = False,
+    blamed: bool = True,
 ) -> list[Op]:
     """A small sub-history that is not linearizable for the same reason (delta debugging over ops).
 
@@ -214,6 +266,8 @@ def shrink(
     `inits`: the sub-history must fail from each of these states (a window of a longer history,
     see `checkers.refute`); default: the model's initial state.
     `relaxed`: check as `search.check_part` does with it (for windows).
+    `blamed`: the search must get stuck on `blocked`; if False, it is enough that `blocked`'s
+    return is what makes the sub-history fail (see `Reason`).
     """
     core = model.essential(ops)
     budget = Budget(deadline)
@@ -221,10 +275,10 @@ def shrink(
     reason = None
     if blocked is not None and not relaxed:
         early = model.essential(as_of(core, blocked.ret))
-        reason = Reason.find(early, model, starts, relaxed, budget, blocked)
+        reason = Reason.find(early, model, starts, relaxed, budget, blocked, blamed)
         if reason is not None:
             core = early
-    if reason is None:  # the search blamed an op that fails only with what came after it
+    if reason is None and blamed:  # the search blamed an op that fails only with what came after it
         reason = Reason.find(core, model, starts, relaxed, budget, blocked)
     if reason is None:
         return core
@@ -294,11 +348,14 @@ def _role(op: Op, target: Op, need: tuple[bool, Any] | None, sources_done: float
     written = _written(op)
     after = "; began after that value was written" if need and need[0] and op.call > sources_done else ""
     if written is not _NOTHING:
+        verb = "wrote" if op.completed else "may have written"
+        if op.f == "cas" and op.output is not True:
+            verb += f" (had the value been {_show(op.input[0])})"
         if need is None:
-            return f"wrote {_show(written)}"
+            return f"{verb} {_show(written)}"
         if _equal(written, need[1]):
-            return f"wrote {_show(written)}, the value {noun} " + ("needs" if need[0] else "says was not there")
-        return f"wrote {_show(written)}, not {_show(need[1])}{after}"
+            return f"{verb} {_show(written)}, the value {noun} " + ("needs" if need[0] else "says was not there")
+        return f"{verb} {_show(written)}, not {_show(need[1])}{after}"
     if op.f == "read" and op.output is not UNKNOWN:
         return f"read {_show(op.output)}{after}"
     if op.f == "cas" and op.output is False and isinstance(op.input, tuple) and len(op.input) == 2:

@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from checkers.explain import counterexample, describe, explain, first_failure, shrink
+from checkers.explain import counterexample, culprit, describe, explain, shrink
 from checkers.model import Model
 from checkers.operations import Op, jsonable
 from checkers.refute import Refutation, refute
@@ -39,12 +39,13 @@ def _failure(
         until = time.monotonic() + SHRINK_SECONDS
         if deadline is not None:
             until = min(until, deadline)
-        blocked = r.blocked
-        first = first_failure(part, model, until)
-        if first is not None and first.blocked is not None and first.blocked.op is not blocked.op:
-            blocked = first.blocked  # the op whose return made the history impossible, not a bystander
-            cex = counterexample(model, key, blocked)
-        core = sorted(shrink(part, model, until, blocked.op), key=lambda o: o.call)
+        found = culprit(part, model, r.blocked, until)
+        blocked = found.blocked
+        if blocked is not r.blocked:
+            cex = counterexample(model, key, blocked)  # the op whose return made it impossible, not a bystander
+            if found.note:
+                cex["note"] = found.note
+        core = sorted(found.core, key=lambda o: o.call)
         cex["core"] = [describe(model, op) for op in core]
         cex["explanation"] = explain(model, core, blocked.op)
     return cex

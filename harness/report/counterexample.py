@@ -206,6 +206,8 @@ def counterexample_html(cex: Any, result: dict[str, Any], ops: list[Span], event
     parts = [f"<h4>Counterexample on key {esc(json.dumps(cex.get('key'), default=str))}</h4>"]
     if cex.get("message"):
         parts.append(f'<p class="why">{esc(str(cex["message"]))}</p>')
+    if cex.get("note"):
+        parts.append(f'<p class="small">Note: {esc(str(cex["note"]))}</p>')
     parts.append(counterexample_svg(cex, result, ops, events))
     parts.append(_explanation_html(cex))
     if cex.get("states") is not None:

@@ -84,11 +84,14 @@ def _overwritten(ops: list[Op], target: Op) -> Op | None:
 
 
 def _seen_early(ops: list[Op], cas: Op) -> bool:
-    """Did an op that returned before `cas` see the value it wrote? Then, with the cas made
-    impossible, that op is the first to miss its deadline and the search names it instead."""
+    """Did an op called before `cas` returned see or expect the value it wrote? Then, with the cas
+    made impossible, that op (or one that needs what it wrote) may be the first impossible one."""
     new = cas.input[1]
     return any(
-        o is not cas and o.ret < cas.ret and (o.output == new or (o.f == "cas" and o.input[0] == new)) for o in ops
+        o is not cas
+        and o.call < cas.ret
+        and (o.output == new or (o.f == "cas" and o.input[0] == new))
+        for o in ops
     )
 
 
@@ -146,40 +149,30 @@ def test_planted_anomaly_is_explained_by_its_cause(kind, seed, concurrency, proc
     r = check_history(planted.events, time_limit=60)
     assert r["valid"] is False and r["failed_key"] == KEY
     cex = r["counterexample"]
+    assert cex["op"]["index"] == planted.op, "the counterexample names the planted op"
     ops = {op.event_index: op for op in _ops(planted.events)}
-    target = ops[cex["op"]["index"]]
+    target = ops[planted.op]
     # Ops of the core that had not returned when the failing op did are shown open ("info").
     core = [ops[c["index"]] if c["status"] != "info" else _left_open(ops[c["index"]]) for c in cex["core"]]
     because = {b["index"]: b for b in cex["explanation"]["because"]}
     assert set(because) == {op.event_index for op in core} - {target.event_index}
 
-    # The core, checked alone, fails on that op.
+    # The core, checked alone, fails on that op, and only because of its return: with it left
+    # open, the rest is linearizable. Nothing in it began after that op returned.
     model = get_model("cas-register")
     alone = check_part(core, model)
-    assert alone.valid is False and alone.blocked.op.event_index == target.event_index
-    if target.event_index == planted.op:
-        # ... and only because of its return: with it left open, the rest is linearizable.
-        left_open = [op if op.event_index != target.event_index else _left_open(op) for op in core]
-        assert check_part(left_open, model).valid is True
+    assert alone.valid is False and alone.blocked.op is target
+    left_open = [op if op is not target else _left_open(op) for op in core]
+    assert check_part(left_open, model).valid is True
+    assert all(op.call < target.ret for op in core)
 
-    if target.event_index != planted.op:
-        # The search names the op whose deadline its deepest attempt missed, which need not be
-        # the planted one (a read of the value the planted cas wrote; or, seen with dense
-        # concurrency, an op just before the planted one). The planted op, and the write it
-        # needed where there was one, must then be in the story, so it is still the one told.
-        assert planted.op in because
-        if kind != "lost-write":
-            assert planted.source is None or planted.source in because
-    elif kind == "never-written":
-        assert all(op.call < target.ret for op in core), "nothing that began after it returned"
+    if kind == "never-written":
         assert because == {}, "a value never written needs no other op to be impossible"
     elif kind == "lost-write":
-        assert all(op.call < target.ret for op in core), "nothing that began after it returned"
         assert any("not null" in b["role"] and b["when"] == "returned before it began" for b in because.values())
     else:
-        assert all(op.call < target.ret for op in core), "nothing that began after it returned"
-        # The one write of the value it needs, and something that rules that value out and
-        # returned before the op began.
+        # The one write of the value it needs (values are unique), and something that rules that
+        # value out and returned before the op began.
         assert "the value the" in because[planted.source]["role"]
         assert any(b["when"] == "returned before it began" for i, b in because.items() if i != planted.source)
 
@@ -187,11 +180,11 @@ def test_planted_anomaly_is_explained_by_its_cause(kind, seed, concurrency, proc
     for d in [cex["op"], *cex["core"], *because.values(), *cex["prefix"]]:
         op = ops[d["index"]]
         assert d["node"] == node_of(op.process) or (d["node"] is None and not op.completed)
-    faults = [f for f in cex["faults"] if f["during_op"] or target.event_index != planted.op]
+    faults = [f for f in cex["faults"] if f["during_op"]]
     assert [f["description"] for f in faults] == ["partition n1 | n2 n3"]
 
     lines = summary(r)
-    assert any("CANNOT BE LINEARIZED" in line and f"[event {target.event_index}, node " in line for line in lines)
+    assert any("CANNOT BE LINEARIZED" in line and f"[event {planted.op}, node " in line for line in lines)
     assert any(line.startswith("faults in place: partition n1 | n2 n3") for line in lines)
 
 
@@ -244,3 +237,28 @@ def test_failed_cas_and_no_faults_are_explained(hist):
     assert "needs anything but 1" in cex["explanation"]["story"]
     assert cex["faults"] == []
     assert "no fault was in place while this happened" in summary(r)
+
+
+def test_the_impossible_op_is_named_not_the_bystander_the_search_stopped_at(hist):
+    # Found in a simulated history: the search's deepest attempts tie, and the first one stops
+    # at the read of 115, which is fine (write 130 may go before write 115). The read of a value
+    # nobody wrote is what made the history impossible, when it returned.
+    h = hist("""
+        18 invoke write 115
+        20 invoke write 130
+        18 ok write 115
+        16 invoke write 140
+        20 ok write 130
+        17 invoke read
+        17 ok read 115
+        17 invoke read
+        16 ok write 140
+        17 ok read 987654321
+    """)
+    r = check_history(h)
+    cex = r["counterexample"]
+    assert cex["op"]["index"] == 7 and cex["op"]["output"] == 987654321
+    assert cex["explanation"]["because"] == []
+    assert [c["index"] for c in cex["core"]] == [7]
+    assert "stopped at read -> 115 (process 17, ok) (event 5)" in cex["note"]
+    assert any(line.startswith("note: found in the shrunk core") for line in summary(r))
