@@ -85,6 +85,9 @@ def check_file(
     return result
 
 
+CORE_LINES = 30  # a core longer than this (shrinking ran out of time) is not listed op by op
+
+
 def _op_line(op: dict[str, Any], note: str = "") -> str:
     node = f", node {op['node']}" if op.get("node") is not None else ""
     return f"[event {op.get('index')}{node}] {op.get('description')}" + (f": {note}" if note else "")
@@ -117,10 +120,16 @@ def summary(result: dict[str, Any]) -> list[str]:
         if core:
             roles = {b.get("index"): f"{b.get('role')}; {b.get('when')}" for b in (why or {}).get("because", ())}
             failing = (cex.get("op") or {}).get("index")
-            lines.append(f"smallest non-linearizable sub-history ({len(core)} ops), in the order they began:")
-            for op in core:
+            smallest = "smallest " if cex.get("core_minimal", True) else ""
+            lines.append(f"{smallest}non-linearizable sub-history ({len(core)} ops), in the order they began:")
+            shown = core if len(core) <= CORE_LINES else [c for c in core if c.get("index") == failing]
+            for op in shown:
                 note = "CANNOT BE LINEARIZED" if op.get("index") == failing else roles.get(op.get("index"), "")
                 lines.append("  " + _op_line(op, note))
+            if len(shown) < len(core):
+                lines.append(f"  ... and {len(core) - len(shown)} more ops (--json shows them all)")
+        if cex.get("core_note"):
+            lines.append(f"note: {cex['core_note']}")
         if "faults" in cex:
             lines.append(_fault_line(cex["faults"]))
     elif result.get("valid") == "unknown":

@@ -29,12 +29,13 @@ from typing import Any
 from checkers.faults import FaultWindow, fault_windows
 from checkers.history import Event
 from checkers.model import Model
-from checkers.operations import UNKNOWN, Op, jsonable
+from checkers.operations import NIL, UNKNOWN, Op, jsonable
 from checkers.search import Blocked, Budget, PartResult, check_part
 
 PREFIX_SHOWN = 50
 STATES_SHOWN = 20
 EXPLAIN_SECONDS = 2.0  # for re-checking a core that shrinking left large (it ran out of time)
+WINDOW_STATES_TRIED = 64  # starting states tried for a window whose last op's return is the failure
 
 
 def describe(model: Model, op: Op) -> dict[str, Any]:
@@ -185,23 +186,29 @@ def first_failure(ops: Sequence[Op], model: Model, deadline: float | None) -> tu
     that merely returned before the impossible one did (a read just before an impossible read;
     a read of the value an impossible cas wrote). The op whose return first makes the history
     impossible is the one a person means: the history as it stood when that op returned is not
-    linearizable, and as it stood just before, it was. Found by bisection over return positions
-    (adding events only adds constraints), so it costs a few checks of prefixes of the part.
+    linearizable, and as it stood just before, it was. Linearizability is prefix-closed (cut a
+    linearization after the last op returned by then), so bisection over return positions finds
+    it in a few checks of prefixes of the part.
     """
     budget = Budget(deadline)
     rets = sorted(op.ret for op in ops if op.completed)
+
+    def fails(t: float) -> PartResult | bool | None:
+        r = _check(as_of(ops, t), model, budget, model.init(), False)
+        return None if r.valid == "unknown" else r if r.valid is False else False
+
     if not rets:
         return None
-    found = _check(as_of(ops, rets[-1]), model, budget, model.init(), False)
-    if found.valid is not False:
+    found = fails(rets[-1])
+    if not isinstance(found, PartResult):
         return None
     lo, hi = 0, len(rets) - 1
     while lo < hi:
         mid = (lo + hi) // 2
-        r = _check(as_of(ops, rets[mid]), model, budget, model.init(), False)
-        if r.valid == "unknown":
+        r = fails(rets[mid])
+        if r is None:
             return None
-        if r.valid is False:
+        if isinstance(r, PartResult):
             hi, found = mid, r
         else:
             lo = mid + 1
@@ -214,35 +221,96 @@ class Culprit:
 
     `blocked` comes from the search over the whole part, over the part as it stood when the op
     returned, or over the core alone (`note` then says so, and where the search over the whole
-    part stopped instead)."""
+    part stopped instead). `core` is None if time ran out before the failure was reproduced."""
 
     blocked: Blocked
-    core: list[Op]
+    core: Shrunk | None
     note: str | None = None
 
 
-def culprit(ops: Sequence[Op], model: Model, blocked: Blocked, deadline: float | None) -> Culprit:
+def culprit(
+    ops: Sequence[Op],
+    model: Model,
+    blocked: Blocked,
+    deadline: float | None,
+    inits: Sequence[Any] | None = None,
+    relaxed: bool = False,
+) -> Culprit:
     """Find the op whose return made `ops` impossible (see `first_failure`) and shrink around it.
 
     Falls back to the search's own choice (`blocked`) when time runs out or the core cannot be
     made to fail on the culprit.
     """
+    if relaxed and inits:
+        return _window_culprit(ops, model, blocked, deadline, list(inits))
     first = first_failure(ops, model, deadline)
     if first is not None:
         op, found = first
         if found.blocked is not None and found.blocked.op is op:
-            return Culprit(found.blocked, shrink(ops, model, deadline, op))
+            core = shrunk(ops, model, deadline, op, inits, relaxed)
+            if core is not None:
+                return Culprit(found.blocked, core)
         if op is not blocked.op:
-            core = shrink(ops, model, deadline, op, blamed=False)
-            r = _check(core, model, Budget(deadline), model.init(), False)
-            if r.valid is False and r.blocked is not None and r.blocked.op.id == op.id:
+            core = shrunk(ops, model, deadline, op, blamed=False)
+            r = _check(core.ops, model, Budget(deadline), model.init(), False) if core else None
+            if r is not None and r.valid is False and r.blocked is not None and r.blocked.op.id == op.id:
                 note = (
                     f"found in the shrunk core: over the whole history the search's deepest attempt stopped at "
                     f"{model.describe_op(blocked.op)} (event {blocked.op.event_index}), which returned before "
                     f"this op did and is linearizable without it"
                 )
                 return Culprit(r.blocked, core, note)
-    return Culprit(blocked, shrink(ops, model, deadline, blocked.op))
+    return Culprit(blocked, shrunk(ops, model, deadline, blocked.op, inits, relaxed))
+
+
+def _window_culprit(
+    ops: Sequence[Op], model: Model, blocked: Blocked, deadline: float | None, inits: list[Any]
+) -> Culprit:
+    """`culprit` for a window refuted from every state in `inits` (see `checkers.refute`).
+
+    The window ends where the op the whole-history search got stuck on returned. If, with that
+    op left open, the window is linearizable from some state, its return is what makes the
+    window impossible from every state, and it is the op to explain. The search from the first
+    state may have stopped at another op that is impossible from that state only (a read of a
+    value the state rules out); the states are tried in turn for one whose search blames it.
+    At most WINDOW_STATES_TRIED states are tried, those the window's early ops observed first.
+    """
+    budget = Budget(deadline)
+    last = max((op for op in ops if op.completed), key=lambda o: o.ret, default=None)
+    if last is not None and last is not blocked.op:
+        for init in _likely_first(ops, inits)[:WINDOW_STATES_TRIED]:
+            r = _check(_open(ops, last), model, budget, init, True)
+            if r.valid == "unknown":
+                break
+            if r.valid is True:
+                for k, start in enumerate(inits):
+                    r = _check(ops, model, budget, start, True)
+                    if r.valid == "unknown":
+                        break
+                    if r.valid is False and r.blocked is not None and r.blocked.op is last:
+                        order = [start, *inits[:k], *inits[k + 1 :]]
+                        core = shrunk(ops, model, deadline, last, order, True)
+                        if core is not None:
+                            return Culprit(r.blocked, core)
+                        break
+                break
+    return Culprit(blocked, shrunk(ops, model, deadline, blocked.op, inits, True))
+
+
+def _likely_first(ops: Sequence[Op], states: list[Any]) -> list[Any]:
+    """`states` with those the window's early ops observed first (what a read returned, what a cas
+    expected): the state the history really had when the window began is most likely among them."""
+    observed: list[Any] = []
+    for op in sorted(ops, key=lambda o: o.call):
+        need = _needs(op) if op.f in ("read", "cas") else None
+        if need is not None and need[0]:
+            observed.append(NIL if need[1] is None else need[1])
+    rank = {}
+    for v in observed:
+        for k, state in enumerate(states):
+            if k not in rank and _equal(state, v):
+                rank[k] = len(rank)
+    return sorted(states, key=lambda state: rank.get(states.index(state), len(states)))
 
 
 def shrink(
@@ -254,14 +322,36 @@ def shrink(
     relaxed: bool = False,
     blamed: bool = True,
 ) -> list[Op]:
+    """`shrunk`'s core, or the essential ops unshrunk if the failure could not be reproduced."""
+    result = shrunk(ops, model, deadline, blocked, inits, relaxed, blamed)
+    return result.ops if result is not None else model.essential(ops)
+
+
+@dataclass(slots=True)
+class Shrunk:
+    """A core, and whether shrinking finished (1-minimal) or ran out of time."""
+
+    ops: list[Op]
+    minimal: bool
+
+
+def shrunk(
+    ops: Sequence[Op],
+    model: Model,
+    deadline: float | None = None,
+    blocked: Op | None = None,
+    inits: Sequence[Any] | None = None,
+    relaxed: bool = False,
+    blamed: bool = True,
+) -> Shrunk | None:
     """A small sub-history that is not linearizable for the same reason (delta debugging over ops).
 
     First the ops are taken as they stood when the stuck op returned (ops called later dropped,
     ops that had not returned yet open: neither can have caused it), then chunks of ops are
     dropped, halving the chunk size, as long as the rest fails for the same `Reason`. The result
     is 1-minimal when the deadline allows: without any single op it is linearizable, or fails for
-    another reason. If the failure cannot be reproduced (on `blocked`, when given) within the
-    deadline, the ops are returned unshrunk.
+    another reason. None if the failure cannot be reproduced (on `blocked`, when given) within
+    the deadline.
 
     `inits`: the sub-history must fail from each of these states (a window of a longer history,
     see `checkers.refute`); default: the model's initial state.
@@ -273,7 +363,7 @@ def shrink(
     budget = Budget(deadline)
     starts = list(inits) if inits else [model.init()]
     reason = None
-    if blocked is not None and not relaxed:
+    if blocked is not None:
         early = model.essential(as_of(core, blocked.ret))
         reason = Reason.find(early, model, starts, relaxed, budget, blocked, blamed)
         if reason is not None:
@@ -281,7 +371,7 @@ def shrink(
     if reason is None and blamed:  # the search blamed an op that fails only with what came after it
         reason = Reason.find(core, model, starts, relaxed, budget, blocked)
     if reason is None:
-        return core
+        return None
 
     def still_bad(candidate: list[Op]) -> bool:
         return reason.holds(candidate, model, relaxed, budget)
@@ -295,14 +385,14 @@ def shrink(
         size = len(core)
         while i < len(core):
             if deadline is not None and time.monotonic() > deadline:
-                return core
+                return Shrunk(core, False)
             candidate = core[:i] + core[i + chunk :]
             if candidate and still_bad(candidate):
                 core = candidate
             else:
                 i += chunk
         if chunk == 1 and len(core) == size:
-            return core  # a whole pass of single drops changed nothing: 1-minimal
+            return Shrunk(core, True)  # a whole pass of single drops changed nothing: 1-minimal
         chunk = max(1, chunk // 2)
 
 
@@ -404,6 +494,26 @@ def explain(
         "contradicts": [model.describe_state(s) for s in states[:STATES_SHOWN]],
         "because": because,
     }
+
+
+def add_core(
+    cex: dict[str, Any],
+    model: Model,
+    core: Shrunk | None,
+    op: Op,
+    inits: Sequence[Any] | None = None,
+    relaxed: bool = False,
+) -> None:
+    """Put the shrunk core and its explanation into a counterexample, or a note saying why there is none."""
+    if core is None:
+        cex["core_note"] = "time ran out before the failure was reproduced on a smaller history: no core"
+        return
+    ops = sorted(core.ops, key=lambda o: o.call)
+    cex["core"] = [describe(model, o) for o in ops]
+    cex["core_minimal"] = core.minimal
+    if not core.minimal:
+        cex["core_note"] = "time ran out while shrinking: the core fails for the same reason but may not be minimal"
+    cex["explanation"] = explain(model, ops, op, inits, relaxed)
 
 
 def _overlaps(w: FaultWindow, start: int, end: int) -> bool:

@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from checkers.explain import counterexample, culprit, describe, explain, shrink
+from checkers.explain import add_core, counterexample, culprit
 from checkers.model import Model
 from checkers.operations import Op, jsonable
 from checkers.refute import Refutation, refute
@@ -45,9 +45,7 @@ def _failure(
             cex = counterexample(model, key, blocked)  # the op whose return made it impossible, not a bystander
             if found.note:
                 cex["note"] = found.note
-        core = sorted(found.core, key=lambda o: o.call)
-        cex["core"] = [describe(model, op) for op in core]
-        cex["explanation"] = explain(model, core, blocked.op)
+        add_core(cex, model, found.core, blocked.op)
     return cex
 
 
@@ -66,10 +64,12 @@ def _window_failure(
         until = time.monotonic() + SHRINK_SECONDS
         if deadline is not None:
             until = min(until, deadline)
-        core = shrink(refutation.ops, model, until, blocked.op, refutation.states, True)
-        core.sort(key=lambda o: o.call)
-        cex["core"] = [describe(model, op) for op in core]
-        cex["explanation"] = explain(model, core, blocked.op, refutation.states, True)
+        found = culprit(refutation.ops, model, blocked, until, refutation.states, True)
+        if found.blocked is not blocked:
+            window = cex["window"]
+            cex = counterexample(model, key, found.blocked)  # the op whose return made the window impossible
+            cex["window"] = window
+        add_core(cex, model, found.core, found.blocked.op, refutation.states, True)
     return cex
 
 
