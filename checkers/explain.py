@@ -347,8 +347,9 @@ def shrunk(
     """A small sub-history that is not linearizable for the same reason (delta debugging over ops).
 
     First the ops are taken as they stood when the stuck op returned (ops called later dropped,
-    ops that had not returned yet open: neither can have caused it), then chunks of ops are
-    dropped, halving the chunk size, as long as the rest fails for the same `Reason`. The result
+    ops that had not returned yet open: neither can have caused it), then only the last few
+    (doubling until they fail the same way), then chunks of ops are dropped, last first, halving
+    the chunk size, as long as the rest fails for the same `Reason`. The result
     is 1-minimal when the deadline allows: without any single op it is linearizable, or fails for
     another reason. None if the failure cannot be reproduced (on `blocked`, when given) within
     the deadline.
@@ -379,18 +380,30 @@ def shrunk(
     before = [op for op in core if op.call < reason.op.ret]
     if len(before) < len(core) and still_bad(before):
         core = before  # without `blocked` (tests), the ops called after the stuck op returned
+    # The story is usually told by the ops just before the failing op: try the last 2, 4, 8, ...
+    # ops first, so a long history is not whittled down a chunk at a time.
+    k = 2
+    while k < len(core):
+        if deadline is not None and time.monotonic() > deadline:
+            return Shrunk(core, False)
+        if still_bad(core[-k:]):
+            core = core[-k:]
+            break
+        k *= 2
+    # Chunks are tried from the end: an op that needs another (a read of the value a write wrote)
+    # comes after it, and must go first, or each pass could only drop the last link of a chain.
     chunk = max(1, len(core) // 2)
     while True:
-        i = 0
+        end = len(core)
         size = len(core)
-        while i < len(core):
+        while end > 0:
             if deadline is not None and time.monotonic() > deadline:
                 return Shrunk(core, False)
-            candidate = core[:i] + core[i + chunk :]
+            start = max(0, end - chunk)
+            candidate = core[:start] + core[end:]
             if candidate and still_bad(candidate):
                 core = candidate
-            else:
-                i += chunk
+            end = start
         if chunk == 1 and len(core) == size:
             return Shrunk(core, True)  # a whole pass of single drops changed nothing: 1-minimal
         chunk = max(1, chunk // 2)
