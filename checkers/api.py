@@ -130,7 +130,13 @@ def summary(result: dict[str, Any]) -> list[str]:
                 lines.append(f"  ... and {len(core) - len(shown)} more ops (--json shows them all)")
         if cex.get("core_note"):
             lines.append(f"note: {cex['core_note']}")
-        if "faults" in cex:
+        if cex.get("unpaired_nemesis_events"):
+            events = cex["unpaired_nemesis_events"]
+            shown = ", ".join(map(str, events[:10])) + (", ..." if len(events) > 10 else "")
+            lines.append(f"faults in place: {_fault_line(cex.get('faults') or []).removeprefix('faults in place: ')}"
+                         if cex.get("faults") else "faults in place: unknown")
+            lines.append(f"  (nemesis events not in start-/stop- form, so not read as faults: {shown})")
+        elif "faults" in cex:
             lines.append(_fault_line(cex["faults"]))
     elif result.get("valid") == "unknown":
         done = len(result.get("finished_keys", ()))

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from checkers.faults import FaultWindow, fault_windows
+from checkers.faults import FaultWindow, fault_windows, is_fault_event
 from checkers.history import Event
 from checkers.model import Model
 from checkers.operations import NIL, UNKNOWN, Op, jsonable
@@ -35,6 +35,7 @@ from checkers.search import Blocked, Budget, PartResult, check_part
 PREFIX_SHOWN = 50
 STATES_SHOWN = 20
 EXPLAIN_SECONDS = 2.0  # for re-checking a core that shrinking left large (it ran out of time)
+UNPAIRED_SHOWN = 20
 WINDOW_STATES_TRIED = 64  # starting states tried for a window whose last op's return is the failure
 
 
@@ -538,7 +539,9 @@ def add_faults(result: dict[str, Any], events: Sequence[Event]) -> None:
 
     The story runs from the first op the counterexample names (its explanation, else the stuck
     op) to the return of the stuck op, or the call of the last op it names if that is later;
-    `during_op` marks faults in place while the stuck op ran.
+    `during_op` marks faults in place while the stuck op ran. Nemesis events up to its end that
+    are not start/stop pairs are listed by index (`unpaired_nemesis_events`, the last few): what
+    they did is unknown here, so the summary does not claim that no fault was in place.
     """
     cexes = [c for c in (result.get("counterexample"), *(result.get("failures") or ())) if isinstance(c, dict)]
     if not cexes:
@@ -553,6 +556,9 @@ def add_faults(result: dict[str, Any], events: Sequence[Event]) -> None:
         named = [d.get("index") for d in (cex.get("explanation") or {}).get("because") or ()]
         calls = [position[i] for i in named if i in position]
         start, end = min([call, *calls]), max([ret, *calls])
+        unpaired = [e.index for e in events[: end + 1] if not e.is_client and not is_fault_event(e)]
+        if unpaired:
+            cex["unpaired_nemesis_events"] = unpaired[-UNPAIRED_SHOWN:]
         cex["faults"] = [
             {
                 "name": w.name,

@@ -46,19 +46,30 @@ class FaultWindow:
         return label + (f" (failed: {compact(self.applied.error)})" if self.applied.error else "")
 
 
+# Jepsen's nemeses mostly record a bare :start / :stop (both as :info events); read as one kind.
+_JEPSEN = {"start": "start-nemesis", "stop": "stop-nemesis"}
+
+
+def is_fault_event(e: Event) -> bool:
+    """Is this a nemesis event `fault_windows` understands (`start-<name>`, `stop-<name>`, Jepsen's bare pair)?"""
+    return not e.is_client and (e.f in _JEPSEN or e.f.startswith(("start-", "stop-")))
+
+
 def fault_windows(events: Iterable[Event]) -> list[FaultWindow]:
     """The faults of a history, each kind tracked on its own, in the order they started.
 
     Several kinds may overlap (a partition during a clock skew); a second start of a kind that
-    is still in place closes the first where the second begins.
+    is still in place closes the first where the second begins. Jepsen's bare `start`/`stop`
+    are the kind "nemesis".
     """
     done: list[FaultWindow] = []
     current: dict[str, FaultWindow] = {}
     for pos, e in enumerate(events):
         if e.is_client:
             continue
-        if e.f.startswith("start-"):
-            name = e.f[len("start-"):]
+        f = _JEPSEN.get(e.f, e.f)
+        if f.startswith("start-"):
+            name = f[len("start-"):]
             if e.type == "invoke":
                 if name in current:
                     prev = current.pop(name)
@@ -67,8 +78,8 @@ def fault_windows(events: Iterable[Event]) -> list[FaultWindow]:
                 current[name] = FaultWindow(name, e, pos)
             else:
                 current.setdefault(name, FaultWindow(name, e, pos)).applied = e
-        elif e.f.startswith("stop-") and e.type != "invoke":
-            window = current.pop(e.f[len("stop-"):], None)
+        elif f.startswith("stop-") and e.type != "invoke":
+            window = current.pop(f[len("stop-"):], None)
             if window is not None:
                 window.ended, window.ended_at = e, pos
                 window.healed = e.value if e.error is None else {"error": e.error}

@@ -193,8 +193,14 @@ def _explanation_html(cex: dict[str, Any]) -> str:
             f"{esc('the end' if f.get('to') is None else 'event ' + str(f.get('to')))}"
             f"{' (during the failing op)' if f.get('during_op') else ''}</li>"
             for f in faults if isinstance(f, dict))
-        parts.append(f"<p>Faults in place while this happened:</p><ul>{items}</ul>" if items
-                     else "<p>No fault was in place while this happened.</p>")
+        unpaired = cex.get("unpaired_nemesis_events")
+        if items:
+            parts.append(f"<p>Faults in place while this happened:</p><ul>{items}</ul>")
+        elif not unpaired:
+            parts.append("<p>No fault was in place while this happened.</p>")
+        if unpaired:
+            parts.append(f"<p>Nemesis events not in start-/stop- form (not read as faults, so what was in place "
+                         f"is not known here): events {esc(', '.join(map(str, unpaired)))}.</p>")
     return "".join(parts)
 
 

@@ -267,3 +267,21 @@ def test_the_impossible_op_is_named_not_the_bystander_the_search_stopped_at(hist
     assert [c["index"] for c in cex["core"]] == [7]
     assert "stopped at read -> 115 (process 17, ok) (event 5)" in cex["note"]
     assert any(line.startswith("note: found in the shrunk core") for line in summary(r))
+
+
+def test_jepsen_nemesis_pairs_and_unknown_nemesis_events_are_not_called_no_fault(hist):
+    stale = """
+        0 invoke write 1
+        0 ok write 1
+        0 invoke write 2
+        0 ok write 2
+        1 invoke read
+        1 ok read 1
+    """
+    jepsen = check_history(hist("n info start\nn info start\n" + stale + "n info stop"))
+    assert [f["description"] for f in jepsen["counterexample"]["faults"]] == ["nemesis"]
+    other = check_history(hist("n invoke partition\nn info partition\n" + stale))
+    cex = other["counterexample"]
+    assert cex["faults"] == [] and cex["unpaired_nemesis_events"] == [0, 1]
+    lines = summary(other)
+    assert "faults in place: unknown" in lines and not any("no fault was in place" in line for line in lines)
