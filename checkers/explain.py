@@ -472,12 +472,20 @@ def explain(
 ) -> dict[str, Any]:
     """The story of a core: what `target` needs, the states the other ops leave it, and each op's part.
 
-    `contradicts` comes from checking the core alone: the states `target` was found stuck in.
+    `contradicts` comes from checking the core alone: the states `target` was found stuck in
+    (from every starting state, for a window). Empty, and the story says less, when a search ran
+    out of time or stopped at another op: the states would then be a guess.
     """
     starts = list(inits) if inits else [model.init()]
-    r = _check(core, model, Budget(time.monotonic() + EXPLAIN_SECONDS), starts[0], relaxed)
-    stuck = r.blocked is not None and r.blocked.op.id == target.id and r.valid is False
-    states = sorted(r.blocked.states, key=repr) if stuck and r.blocked else []
+    budget = Budget(time.monotonic() + EXPLAIN_SECONDS)
+    found: set[Any] = set()
+    for init in starts:
+        r = _check(core, model, budget, init, relaxed)
+        if r.valid is not False or r.blocked is None or r.blocked.op.id != target.id:
+            found = set()
+            break
+        found |= r.blocked.states
+    states = sorted(found, key=repr)
     need = _needs(target) if target.f in ("read", "cas") else None
     sources = [op for op in core if need and need[0] and _written(op) is not _NOTHING and _equal(_written(op), need[1])]
     sources_done = max((op.ret for op in sources if op.id != target.id), default=math.inf)
@@ -489,7 +497,9 @@ def explain(
         d["role"] = _role(op, target, need, sources_done)
         d["when"] = _when(op, target)
         because.append(d)
-    shown = ", ".join(_show(model.describe_state(s)) for s in states[:STATES_SHOWN]) or "?"
+    shown = ", ".join(_show(model.describe_state(s)) for s in states[:STATES_SHOWN])
+    if len(states) > STATES_SHOWN:
+        shown += f", and {len(states) - STATES_SHOWN} more"
     if need is None:
         wants = "is illegal"
     elif need[0]:
@@ -500,11 +510,10 @@ def explain(
     if inits is not None:
         listed = ", ".join(_show(model.describe_state(s)) for s in starts[:STATES_SHOWN])
         start = f", starting from any of {listed}{', ...' if len(starts) > STATES_SHOWN else ''},"
+    held = f" the object holds {shown} when it takes effect" if states else " it cannot take effect"
     return {
-        "story": (
-            f"{model.describe_op(target)} {wants}, but in every order the {len(because)} ops below allow"
-            f"{start} the object holds {shown} when it takes effect"
-        ),
+        "story": f"{model.describe_op(target)} {wants}, but in every order the {len(because)} ops below allow{start}"
+        + held,
         "contradicts": [model.describe_state(s) for s in states[:STATES_SHOWN]],
         "because": because,
     }
