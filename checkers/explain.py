@@ -244,7 +244,9 @@ def culprit(
     """
     if relaxed and inits:
         return _window_culprit(ops, model, blocked, deadline, list(inits))
-    first = first_failure(ops, model, deadline)
+    # Half the time at most for finding the culprit, so a long part still gets a core.
+    half = None if deadline is None else time.monotonic() + (deadline - time.monotonic()) / 2
+    first = first_failure(ops, model, half)
     if first is not None:
         op, found = first
         if found.blocked is not None and found.blocked.op is op:
