@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from checkers.explain import add_faults
 from checkers.formats import DEFAULT_MODEL, DEFAULT_SEMANTICS, load_history
 from checkers.history import Event
 from checkers.linearizable import check_linearizable
@@ -39,9 +40,11 @@ def check_history(
     """
     start = time.monotonic()
     cpu_start = time.process_time()
+    events = list(events)
     ops = operations(events, semantics)
     m = get_model(model, init)
     result = check_linearizable(ops, m, time_limit, memory_limit, all_keys, shrink)
+    add_faults(result, events)
     result["semantics"] = semantics
     result["seconds"] = time.monotonic() - start
     result["cpu_seconds"] = time.process_time() - cpu_start
@@ -87,14 +90,40 @@ def check_file(
     return history.qualify(result)
 
 
+CORE_LINES = 30  # a core longer than this (shrinking ran out of time) is not listed op by op
+
+
+def _op_line(op: dict[str, Any], note: str = "") -> str:
+    node = f", node {op['node']}" if op.get("node") is not None else ""
+    return f"[event {op.get('index')}{node}] {op.get('description')}" + (f": {note}" if note else "")
+
+
+def _fault_line(faults: list[dict[str, Any]]) -> str:
+    if not faults:
+        return "no fault was in place while this happened"
+    shown = []
+    for f in faults:
+        to = "the end" if f.get("to") is None else f"event {f['to']}"
+        during = ", during the failing op" if f.get("during_op") else ""
+        shown.append(f"{f.get('description')} (event {f.get('from')} to {to}{during})")
+    return "faults in place: " + "; ".join(shown)
+
+
 def summary(result: dict[str, Any]) -> list[str]:
-    """A few human lines about a verdict: what failed and its shrunk core, or why unknown."""
+    """A few plain lines about a verdict: the op that cannot be linearized, the ops that make it so
+    (each with its event and node), and the faults in place; or why the verdict is unknown."""
     lines: list[str] = []
     cex = result.get("counterexample")
     if result.get("valid") is False and cex:
         lines.append(f"key {json.dumps(cex.get('key'))}: {cex.get('message', 'not linearizable')}")
         core = cex.get("core")
+        why = cex.get("explanation")
+        if cex.get("note"):
+            lines.append(f"note: {cex['note']}")
+        if why:
+            lines.append(f"why: {why['story']}")
         if core:
+from checkers.explain import add_faults
             lines.append(f"smallest non-linearizable sub-history ({len(core)} ops):")
             lines += [f"  {op['description']} [event {op['index']}]" for op in core]
     elif result.get("valid") == "unknown" and result.get("reason") != "history cut short":

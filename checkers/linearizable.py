@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from checkers.explain import counterexample, describe, shrink
+from checkers.explain import add_core, counterexample, culprit
 from checkers.model import Model
 from checkers.operations import Op, jsonable
 from checkers.refute import Refutation, refute
@@ -33,14 +33,19 @@ def part_key(ops: Sequence[Op]) -> Any:
 def _failure(
     model: Model, key: Any, part: Sequence[Op], r: PartResult, deadline: float | None, shrink_it: bool
 ) -> dict[str, Any]:
-    """The counterexample for a part found not linearizable, shrunk if asked and time allows."""
+    """The counterexample for a part found not linearizable, shrunk and explained if asked and time allows."""
     cex = counterexample(model, key, r.blocked) if r.blocked else {"key": jsonable(key)}
-    if shrink_it:
+    if shrink_it and r.blocked:
         until = time.monotonic() + SHRINK_SECONDS
         if deadline is not None:
             until = min(until, deadline)
-        core = shrink(part, model, until, r.blocked.op if r.blocked else None)
-        cex["core"] = [describe(model, op) for op in sorted(core, key=lambda o: o.call)]
+        found = culprit(part, model, r.blocked, until)
+        blocked = found.blocked
+        if blocked is not r.blocked:
+            cex = counterexample(model, key, blocked)  # the op whose return made it impossible, not a bystander
+            if found.note:
+                cex["note"] = found.note
+        add_core(cex, model, found.core, blocked.op)
     return cex
 
 
@@ -55,12 +60,16 @@ def _window_failure(
         "from_states": [model.describe_state(s) for s in refutation.states],
         "note": "this window of the history is not linearizable from any state the ops before it can reach",
     }
-    if shrink_it:
+    if shrink_it and blocked:
         until = time.monotonic() + SHRINK_SECONDS
         if deadline is not None:
             until = min(until, deadline)
-        core = shrink(refutation.ops, model, until, blocked.op if blocked else None, refutation.states, True)
-        cex["core"] = [describe(model, op) for op in sorted(core, key=lambda o: o.call)]
+        found = culprit(refutation.ops, model, blocked, until, refutation.states, True)
+        if found.blocked is not blocked:
+            window = cex["window"]
+            cex = counterexample(model, key, found.blocked)  # the op whose return made the window impossible
+            cex["window"] = window
+        add_core(cex, model, found.core, found.blocked.op, refutation.states, True)
     return cex
 
 

@@ -89,6 +89,7 @@ class Op:
     status: str
     event_index: int = -1
     line: int = 0
+    node: str | None = None  # the node that served it, from its completion event (None: not recorded)
 
     @property
     def where(self) -> str:
@@ -108,6 +109,7 @@ class Op:
             "output": jsonable(self.output),
             "status": self.status,
             "index": self.event_index,
+            "node": self.node,
         }
 
 
@@ -172,6 +174,7 @@ def operations(events: Iterable[Event], semantics: str = "harness") -> list[Op]:
         op = open_ops.pop(e.process, None)
         if op is None:
             raise HistoryError(f"{_where(e)}: {e.type} {e.f} by process {e.process} has no open invocation")
+        op.node = e.node
         if e.type == "ok":
             op.ret = pos
             op.status = "ok"

@@ -9,19 +9,18 @@ the fault windows anyway.
 from __future__ import annotations
 
 import heapq
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from checkers.faults import TARGET_FIELDS, cut_links
+from checkers.faults import describe_fault as describe_fault  # re-exported: harness.progress labels faults too
+from checkers.faults import fault_windows as paired_faults
 from checkers.history import Event
 
 OUTCOMES = ("ok", "fail", "info")
 QUANTILES = {"p50": 0.5, "p95": 0.95, "p99": 0.99, "max": 1.0}
 BUCKETS = 300  # time buckets for throughput, latency quantiles and the aggregated timeline
-# Fields of a nemesis event's value that say *what* was done; the rest is evidence (probes, grudges).
-_TARGET_FIELDS = ("node", "nodes", "targets", "target", "process")
-_SKIP_FIELDS = {"kind", "components", "grudge", "probe", "verified", "measured", "states", *_TARGET_FIELDS}
 
 
 @dataclass(slots=True)
@@ -85,78 +84,20 @@ def spans(events: Iterable[Event]) -> list[Span]:
     return out
 
 
-def _compact(value: Any, limit: int = 60) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, default=str, separators=(",", ":"))
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def describe_fault(name: str, value: Any) -> str:
-    """A one-line label for a fault: what was done to which nodes, from any nemesis's value.
-
-    Known shapes (a partition's `components` or `grudge`, a `node`/`nodes` target) read
-    naturally; any other scalar fields are shown as `field=value`, so a nemesis added later is
-    labelled without code here.
-    """
-    if not isinstance(value, dict):
-        return name if value is None else f"{name} {_compact(value)}"
-    parts = [name]
-    components = value.get("components")
-    if isinstance(components, list):
-        parts.append(" | ".join(" ".join(map(str, c)) if isinstance(c, list) else str(c) for c in components))
-    elif isinstance(value.get("grudge"), dict):
-        parts.append("cut " + " ".join(f"{a}↔{b}" for a, b in _cut_links(value["grudge"])))
-    for k in _TARGET_FIELDS:
-        v = value.get(k)
-        if v is not None:
-            parts.append(" ".join(map(str, v)) if isinstance(v, list) else str(v))
-    for k, v in value.items():
-        if k not in _SKIP_FIELDS and isinstance(v, str | int | float | bool):
-            parts.append(f"{k}={_compact(v, 30)}")
-        elif k not in _SKIP_FIELDS and isinstance(v, dict) and len(v) <= 6:
-            parts.append(f"{k}={_compact(v, 60)}")
-    return " ".join(parts)
-
-
-def _cut_links(grudge: dict[str, Any]) -> list[tuple[str, str]]:
-    """A grudge (node → nodes it drops traffic from) as the links it cuts, each pair once."""
-    links: set[tuple[str, str]] = set()
-    for a, drops in grudge.items():
-        for b in drops if isinstance(drops, list) else []:
-            links.add((str(a), str(b)) if str(a) < str(b) else (str(b), str(a)))
-    return sorted(links)
-
-
 def fault_windows(events: Iterable[Event]) -> list[Fault]:
-    """Faults from the nemesis's `start-<name>` / `stop-<name>` events, each kind tracked on its own.
+    """Faults from the nemesis's `start-<name>` / `stop-<name>` events, each kind tracked on its own,
+    on the time axis (the pairing is `checkers.faults`, shared with the checker's explanations).
 
     Several kinds may overlap (a partition during a clock skew); a second start of a kind that
     is still in place closes the first where the second begins.
     """
-    done: list[Fault] = []
-    current: dict[str, Fault] = {}
-    for e in events:
-        if e.is_client:
-            continue
-        if e.f.startswith("start-"):
-            name = e.f[len("start-"):]
-            if e.type == "invoke":
-                if name in current:
-                    prev = current.pop(name)
-                    prev.end = e.time
-                    done.append(prev)
-                current[name] = Fault(name, e.time, label=name)
-            else:
-                fault = current.setdefault(name, Fault(name, e.time))
-                fault.applied, fault.value, fault.error = e.time, e.value, e.error
-                fault.label = describe_fault(name, e.value) + (f" (failed: {_compact(e.error)})" if e.error else "")
-        elif e.f.startswith("stop-") and e.type != "invoke":
-            fault = current.pop(e.f[len("stop-"):], None)
-            if fault is not None:
-                fault.end, fault.healed = e.time, e.value if e.error is None else {"error": e.error}
-                done.append(fault)
-    done += current.values()
-    done.sort(key=lambda f: f.start)
-    return done
+    out = []
+    for w in paired_faults(events):
+        applied = w.applied
+        out.append(Fault(w.name, w.started.time, applied.time if applied else None,
+                         w.ended.time if w.ended else None, w.label,
+                         applied.value if applied else None, applied.error if applied else None, w.healed))
+    return out
 
 
 def summarise_faults(events: Iterable[Event]) -> dict[str, dict[str, Any]]:
@@ -184,8 +125,8 @@ def _nodes_in(value: Any) -> set[str]:
     for c in value.get("components") or []:
         nodes.update(map(str, c) if isinstance(c, list) else [str(c)])
     if isinstance(value.get("grudge"), dict):
-        nodes.update(n for link in _cut_links(value["grudge"]) for n in link)
-    for k in _TARGET_FIELDS:
+        nodes.update(n for link in cut_links(value["grudge"]) for n in link)
+    for k in TARGET_FIELDS:
         v = value.get(k)
         if isinstance(v, list):
             nodes.update(map(str, v))

@@ -149,20 +149,22 @@ def test_other_models_agree_with_brute_force(seed, n, procs, values, model_name)
 
 @settings(max_examples=100, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.integers(1, 7))
-def test_shrunk_core_is_invalid_and_one_minimal(seed, n):
-    from checkers.explain import shrink, trivially_wrong
+def test_shrunk_core_fails_for_the_same_reason_and_is_one_minimal(seed, n):
+    from checkers.explain import Reason, shrink
+    from checkers.search import Budget, check_part
 
     model = get_model("cas-register")
     ops = operations(random_history(seed, n, 3, 2))
     if brute_force(ops, model):
         return
+    reason = Reason.find(model.essential(ops), model, [model.init()], False, Budget(), None)
+    assert reason is not None
     core = shrink(ops, model)
     assert not brute_force(core, model)
-    explained = not trivially_wrong(ops, model)
-    assert not (explained and trivially_wrong(core, model))
+    assert check_part(core, model).blocked.op is reason.op
     for i in range(len(core)):
         smaller = core[:i] + core[i + 1 :]
-        assert brute_force(smaller, model) or (explained and trivially_wrong(smaller, model))
+        assert brute_force(smaller, model) or not reason.holds(smaller, model, False, Budget())
 
 
 @settings(max_examples=500, deadline=None)
