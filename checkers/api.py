@@ -123,9 +123,26 @@ def summary(result: dict[str, Any]) -> list[str]:
         if why:
             lines.append(f"why: {why['story']}")
         if core:
-from checkers.explain import add_faults
-            lines.append(f"smallest non-linearizable sub-history ({len(core)} ops):")
-            lines += [f"  {op['description']} [event {op['index']}]" for op in core]
+            roles = {b.get("index"): f"{b.get('role')}; {b.get('when')}" for b in (why or {}).get("because", ())}
+            failing = (cex.get("op") or {}).get("index")
+            smallest = "smallest " if cex.get("core_minimal", True) else ""
+            lines.append(f"{smallest}non-linearizable sub-history ({len(core)} ops), in the order they began:")
+            shown = core if len(core) <= CORE_LINES else [c for c in core if c.get("index") == failing]
+            for op in shown:
+                note = "CANNOT BE LINEARIZED" if op.get("index") == failing else roles.get(op.get("index"), "")
+                lines.append("  " + _op_line(op, note))
+            if len(shown) < len(core):
+                lines.append(f"  ... and {len(core) - len(shown)} more ops (--json shows them all)")
+        if cex.get("core_note"):
+            lines.append(f"note: {cex['core_note']}")
+        if cex.get("unpaired_nemesis_events"):
+            events = cex["unpaired_nemesis_events"]
+            shown = ", ".join(map(str, events[:10])) + (", ..." if len(events) > 10 else "")
+            lines.append(f"faults in place: {_fault_line(cex.get('faults') or []).removeprefix('faults in place: ')}"
+                         if cex.get("faults") else "faults in place: unknown")
+            lines.append(f"  (nemesis events not in start-/stop- form, so not read as faults: {shown})")
+        elif "faults" in cex:
+            lines.append(_fault_line(cex["faults"]))
     elif result.get("valid") == "unknown" and result.get("reason") != "history cut short":
         done = len(result.get("finished_keys", ()))
         lines.append(f"gave up ({result.get('reason')}); {done} of {result.get('keys')} keys finished")
