@@ -62,7 +62,7 @@ def check_bank(
     kinds: dict[str, int] = {}
     for err in errors:
         kinds[err["type"]] = kinds.get(err["type"], 0) + 1
-    return {
+    result = {
         "valid": not errors,
         "reads": len(reads),
         "transfers": {t: sum(1 for e in transfers if e.type == t) for t in ("ok", "fail", "info")},
@@ -70,6 +70,17 @@ def check_bank(
         "error_counts": kinds,
         "errors": errors[:MAX_LISTED],
     }
+    if errors:
+        e = errors[0]
+        where = f"event {e['index']}" if "index" in e else "across reads"
+        detail = {"wrong-total": lambda: f"balances sum to {e['total']}, not {e['expected']}",
+                  "negative-balance": lambda: f"negative balances {e['balances']}",
+                  "wrong-accounts": lambda: f"missing {e['missing']}, unexpected {e['unexpected']}",
+                  "total-not-conserved": lambda: f"reads show different totals {sorted(e['totals'])}",
+                  }.get(e["type"], lambda: e["type"])()
+        result["message"] = (f"{len(errors)} bad read(s) of all balances ("
+                             + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) + f"), e.g. {where}: {detail}")
+    return result
 
 
 class BankChecker:

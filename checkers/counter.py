@@ -65,7 +65,7 @@ def check_counter(history: Sequence[Event], initial: int = 0) -> dict[str, Any]:
         value = e.value
         if not isinstance(value, int) or isinstance(value, bool) or not lower <= value <= upper:
             errors.append({"index": e.index, "value": value, "lower": lower, "upper": upper})
-    return {
+    result = {
         "valid": not errors,
         "reads": len(reads),
         "adds": len(adds),
@@ -74,6 +74,11 @@ def check_counter(history: Sequence[Event], initial: int = 0) -> dict[str, Any]:
         "error_count": len(errors),
         "errors": errors[:MAX_LISTED],
     }
+    if errors:
+        e = errors[0]
+        result["message"] = (f"{len(errors)} read(s) out of bounds, e.g. event {e['index']} read {e['value']!r}, "
+                             f"outside [{e['lower']}, {e['upper']}] (acknowledged before it, attempted by its end)")
+    return result
 
 
 def _prefix(items: list[tuple[int, int]]) -> tuple[list[int], list[int], list[int]]:

@@ -151,7 +151,22 @@ def check_set(history: Sequence[Event], linearizable: bool = False) -> dict[str,
             "max": latencies[-1] if latencies else None,
         },
     }
+    if bad:
+        result["message"] = _message(result, linearizable)
     return result
+
+
+def _message(r: dict[str, Any], linearizable: bool) -> str:
+    """One line for the verdict: what went wrong, with the first example of each kind."""
+    parts = []
+    for kind, label in (("lost", "lost (known to be in the set, then gone)"),
+                        ("unexpected", "read but never added"), ("duplicated", "read twice in one read")):
+        if r[f"{kind}_count"]:
+            parts.append(f"{r[f'{kind}_count']} element(s) {label}, e.g. {r[kind][0].get('element')!r}")
+    if linearizable and r["stale_count"]:
+        parts.append(f"{r['stale_count']} element(s) missing from a read after they were known, e.g. "
+                     f"{r['stale'][0].get('element')!r}")
+    return "; ".join(parts)
 
 
 class SetChecker:

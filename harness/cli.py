@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 from harness.errors import HarnessError, UsageError
 
 EXIT_VALID, EXIT_INVALID, EXIT_UNKNOWN, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 254, 255
+DEFAULT_CHECK_SECONDS = 300.0  # a workload checker's budget when --time-limit is not given: then "unknown"
 SEVERITY = {EXIT_VALID: 0, EXIT_UNKNOWN: 1, EXIT_INVALID: 2}  # false > unknown > true
 # `check` over several files: a file that could not be checked outweighs any verdict.
 CHECK_SEVERITY = {**SEVERITY, EXIT_USAGE: 3}
@@ -233,11 +234,46 @@ def _check_model(args: argparse.Namespace) -> None:
             raise UsageError(f"--init: {e}") from None
 
 
+def _check_workload(path: Path, args: argparse.Namespace) -> int:
+    """Check a saved history with a workload's own checkers (list-append's Elle-style checker, set, ...)."""
+    from checkers.txn import summary as txn_summary
+    from harness import plugins
+    from harness.test import WORKLOAD_KIND
+
+    workload = plugins.load(WORKLOAD_KIND, args.workload).from_pairs(args.workload_opt)
+    events = workload.read_history(path, args.format)
+    if not any(e.is_client for e in events):
+        raise UsageError(f"{path}: no client operation in it: nothing to check")
+    context = {"time_limit": args.time_limit if args.time_limit is not None else DEFAULT_CHECK_SECONDS}
+    verdict = workload.checker().check(events, context)
+    results = {name: r for name, r in verdict.items() if name != "valid"}
+    if args.json:
+        print(json.dumps({"path": str(path), "workload": workload.name, "valid": verdict["valid"], "checkers": results},
+                         default=str, allow_nan=False))
+        return exit_code(verdict["valid"])
+    print(f"{verdict_word(verdict['valid'])}: {path} (workload {workload.name})")
+    for name, r in results.items():
+        lines = txn_summary(r) if isinstance(r, dict) and "anomaly_counts" in r else [
+            f"valid: {r.get('valid')}" + (f"; {r['message']}" if r.get("message") else "")
+            + (f"; {r['reason']}" if r.get("reason") else "")]
+        print(f"  {name}:")
+        for line in lines:
+            print(f"    {line}")
+    return exit_code(verdict["valid"])
+
+
 def _check_one(raw: str, args: argparse.Namespace) -> int:
     """Check one path and print its verdict; a bad file is one line on stderr and 254."""
     from checkers.api import check_file, summary
     from checkers.history import HistoryError
+    from contract.options import OptionError
 
+    if args.workload:
+        try:
+            return _check_workload(_history_path(Path(raw)), args)
+        except (UsageError, HistoryError, OptionError, ValueError) as e:
+            print(f"harness: {e}", file=sys.stderr)
+            return EXIT_USAGE
     try:
         path = _history_path(Path(raw))
         result = check_file(
@@ -266,6 +302,13 @@ def _check_one(raw: str, args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
+    if args.workload:
+        linearizability_only = [f for f, v in (("--model", args.model), ("--init", args.init),
+                                               ("--semantics", args.semantics), ("--all-keys", args.all_keys))
+                                if v is not None and v is not False]
+        if linearizability_only:
+            raise UsageError(f"{linearizability_only[0]} is for the linearizability check; with --workload the "
+                             "workload's own checkers judge the history (set them with --workload-opt)")
     _check_model(args)
     codes = [_check_one(raw, args) for raw in args.paths]
     return max(codes, key=CHECK_SEVERITY.__getitem__)
@@ -573,6 +616,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--all-keys", action="store_true", help="check every key, not only the first bad one")
     c.add_argument("--no-shrink", action="store_true", help="skip shrinking the counterexample")
     c.add_argument("--json", action="store_true", help="one JSON object per path")
+    c.add_argument("--workload", metavar="NAME",
+                   help="check with this workload's checkers instead of linearizability (list-append, rw-register, "
+                   "set, counter, bank, or a plug-in); reads our JSONL or Jepsen/Elle EDN")
+    c.add_argument("--workload-opt", action="append", default=[], metavar="KEY=VALUE",
+                   help="an option of the workload, e.g. consistency-model=serializable")
     c.set_defaults(func=_cmd_check)
 
     cl = sub.add_parser("clean", help="remove containers and networks left by crashed runs",

@@ -13,9 +13,12 @@ from __future__ import annotations
 import random
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, ClassVar, Self
 
 from checkers.checker import Checker
+from checkers.formats import load_history
+from checkers.history import Event, HistoryError
 from contract.client import Completion, Op
 from contract.options import Option, parse_pairs
 
@@ -61,6 +64,15 @@ class Workload(ABC):
     def final_ops(self) -> list[Op]:
         """Operations run once after the cluster has healed: what the system ends up holding."""
         return []
+
+    def read_history(self, path: Path, format: str | None = None) -> list[Event]:
+        """A saved history of this workload (`harness check --workload`): our JSONL or Jepsen's EDN,
+        detected when `format` is None. A workload whose published histories are looser than a
+        harness run's (Elle's) reads them its own way."""
+        history = load_history(path, format)
+        if history.cut_short:
+            raise HistoryError(f"{path}: cut short ({history.cut_short}); a cut transaction history is not checked")
+        return history.events
 
     @abstractmethod
     def checker(self) -> Checker:

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import itertools
 import random
+from pathlib import Path
 from typing import Any, ClassVar
 
 from checkers.checker import Checker, Compose
-from checkers.txn import MODELS, TxnChecker
+from checkers.history import Event
+from checkers.txn import MODELS, TxnChecker, read_txn_history
 from contract.client import Completion, Op
 from contract.options import Option, choice, number
 from workloads.base import Workload
@@ -61,6 +63,10 @@ class ListAppend(Workload):
 
     def invoke(self, conn: Any, op: Op) -> Completion:
         return run_txn(conn, op, op.value)
+
+    def read_history(self, path: Path, format: str | None = None) -> list[Event]:
+        """Elle's own histories may lack :process or :f (every op is a txn there): read them as Elle does."""
+        return read_txn_history(path, format)
 
     def checker(self) -> Checker:
         return Compose({"elle": TxnChecker(self.checker_workload, self.opts["consistency-model"])})
