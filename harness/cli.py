@@ -223,13 +223,14 @@ def _history_path(path: Path) -> Path:
 
 def _check_model(args: argparse.Namespace) -> None:
     """--model and --init are checked once, before any file: a typo is one error, not one per file."""
+    from checkers.formats import DEFAULT_MODEL
     from checkers.models import MODELS, get_model
 
     if args.model is not None and args.model not in MODELS:
         raise UsageError(f"--model: unknown model {args.model!r}; expected one of {', '.join(sorted(MODELS))}")
     if args.init is not None:
         try:
-            get_model(args.model or "cas-register", args.init).init()
+            get_model(args.model or DEFAULT_MODEL["jsonl"], args.init).init()
         except (TypeError, ValueError) as e:
             raise UsageError(f"--init: {e}") from None
 
