@@ -108,11 +108,11 @@ def check_part(
     # interpret; a trial step does the same for the others, so a malformed op is an error
     # (HistoryError naming the event) even where the search would not have needed it.
     if len(searched) < len(ops):
-        init = model.init()
+        probe = model.init()
         kept_ids = {id(op) for op in searched}
         for op in ops:
             if id(op) not in kept_ids:
-                model.step(init, op)
+                model.step(probe, op)
     if not searched:
         return PartResult(True)
     return _Search(searched, model, budget).run(model.init() if init is None else init, relaxed)
