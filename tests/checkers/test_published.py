@@ -46,6 +46,8 @@ def test_unknown_verdicts_still_finish():
     for e in json.loads(MANIFEST.read_text()):
         if e["expected"] in EXPECTED:
             continue
-        r = check_file(HISTORIES / e["file"], format=e["format"], model=e["model"], init=e["initial_state"], time_limit=30)
+        r = check_file(
+            HISTORIES / e["file"], format=e["format"], model=e["model"], init=e["initial_state"], time_limit=30
+        )
         assert r["valid"] in (True, False, "unknown")
         json.dumps(r)
