@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import time
 from bisect import bisect_left, bisect_right, insort
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,11 +61,13 @@ _DOMINATORS = 4
 @dataclass(slots=True)
 class Budget:
     """What one check may spend: a monotonic deadline (None: none), a memory limit in bytes, and
-    optionally a number of configurations (for callers that share time among several parts)."""
+    optionally a number of configurations (for callers that share time among several parts).
+    `progress`, if given, is called now and then with the configurations stored so far."""
 
     deadline: float | None = None
     memory_limit: int = DEFAULT_MEMORY_LIMIT
     max_configurations: int | None = None
+    progress: Callable[[int], None] | None = None
 
 
 @dataclass(slots=True)
@@ -207,6 +209,7 @@ class _Search:
         doomed = -1
         head = self.head
         deadline = self.budget.deadline
+        progress = self.budget.progress
         # A floor, so that tiny parts always finish: the cap is there for the huge ones.
         memory_left = max(self.budget.memory_limit, 1024 * CONFIG_BYTES)
         configs_left = self.budget.max_configurations or -1  # counts down; -1 never reaches 0
@@ -235,6 +238,8 @@ class _Search:
             countdown -= 1
             if not countdown:
                 countdown = _CLOCK_EVERY
+                if progress is not None:
+                    progress(stored)
                 if deadline is not None and time.monotonic() > deadline:
                     return PartResult("unknown", "time limit", stored, blocked=blocked)
             # After an optional op, a blind one would make it wasted: the same state is reached

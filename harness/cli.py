@@ -116,6 +116,7 @@ def _history_path(path: Path) -> Path:
 
 def _cmd_check(args: argparse.Namespace) -> int:
     from checkers.api import check_file, summary
+    from checkers.progress import terminal_progress
 
     worst = EXIT_VALID
     for raw in args.paths:
@@ -130,6 +131,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
             all_keys=args.all_keys,
             memory_limit=args.memory_limit * 2**20,
             shrink=not args.no_shrink,
+            progress=terminal_progress(sys.stderr),
         )
         if args.json:
             print(json.dumps({"path": str(path), **result}, default=str))
@@ -216,7 +218,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--init", type=json.loads, help="initial model state as JSON (default: the model's)")
     c.add_argument("--semantics", choices=["harness", "knossos", "porcupine"],
                    help="how fail/info ops and nil reads are read (default: the format's)")
-    c.add_argument("--time-limit", type=_positive(float), help="give up with 'unknown' after this many s")
+    # The check's default budget (see checkers/api.py): it ends, with 'unknown' and how far it got.
+    c.add_argument("--time-limit", type=_positive(float), default=300.0,
+                   help="give up with 'unknown' after this many s (default 300)")
     c.add_argument("--memory-limit", type=_positive(int), default=1024,
                    help="memo cap per key, MiB (default 1024); hitting it gives 'unknown'")
     c.add_argument("--all-keys", action="store_true", help="check every key, not only the first bad one")

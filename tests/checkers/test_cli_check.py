@@ -53,7 +53,8 @@ def test_budget_options_give_unknown_exit_2(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(checkers.linearizable, "time", types.SimpleNamespace(monotonic=lambda: float(next(ticks))))
     path = write_jsonl(tmp_path / "history.jsonl", STALE)
     assert main(["check", str(path), "--time-limit", "0.05", "--no-shrink"]) == 2
-    assert "gave up (time limit)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "gave up (time limit, 0.05 s; raise it with --time-limit); 0 of 1 keys finished" in out
 
 
 def test_malformed_file_is_one_line_on_stderr(tmp_path, capsys):
