@@ -12,9 +12,11 @@ time, the steadier figure on a busy machine.
 
 from __future__ import annotations
 
+import gc
 import json
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,25 @@ from checkers.progress import ProgressLine
 from checkers.search import DEFAULT_MEMORY_LIMIT
 
 DEFAULT_TIME_LIMIT = 300.0
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector for a check.
+
+    Reading and checking build hundreds of thousands of objects that form no cycles (events,
+    ops, transition closures, memo entries), and each burst of allocations sets off collections
+    that traverse all of them again: half the checking time of a 100,000-op history. Reference
+    counting still frees everything as usual; only cycles, which a check hardly makes, wait
+    until the collector is back on.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def check_history(
@@ -47,10 +68,11 @@ def check_history(
     """
     start = time.monotonic()
     cpu_start = time.process_time()
-    ops = operations(events, semantics)
-    m = get_model(model, init)
     try:
-        result = check_linearizable(ops, m, time_limit, memory_limit, all_keys, shrink, progress)
+        with gc_paused():
+            ops = operations(events, semantics)
+            m = get_model(model, init)
+            result = check_linearizable(ops, m, time_limit, memory_limit, all_keys, shrink, progress)
     finally:
         if progress is not None:
             progress.close()
@@ -78,7 +100,8 @@ def check_file(
     jepsen-log -> cas-register, porcupine; porcupine-kv -> key-value, porcupine.
     """
     parse_start = time.monotonic()
-    events = read_events(path, format)
+    with gc_paused():
+        events = read_events(path, format)
     parse_seconds = time.monotonic() - parse_start
     result = check_history(
         events,

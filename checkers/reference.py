@@ -67,13 +67,19 @@ def brute_force(ops: Sequence[Op], model: Model, init: Any = None) -> bool:
 
 
 @contextlib.contextmanager
-def forced_shortcuts(first_round: int, window_sizes: tuple[int, ...] = (1, 2, 4, 8)) -> Iterator[None]:
-    """Budgets so small that a history of a dozen ops goes through the checker's round-robin
-    and window refutations, which real budgets keep for histories of thousands."""
+def forced_shortcuts(
+    first_round: int, window_sizes: tuple[int, ...] = (1, 2, 4, 8), plain_first: bool = True
+) -> Iterator[None]:
+    """Budgets so small that a history of a dozen ops goes through the checker's round-robin,
+    window refutations and plain first search, which real budgets keep for histories of
+    thousands."""
     import checkers.linearizable
     import checkers.refute
+    import checkers.search
 
     with (
+        mock.patch.object(checkers.search, "PLAIN_FIRST_OPS", 1 if plain_first else 10**9),
+        mock.patch.object(checkers.search, "PLAIN_CONFIGURATIONS_PER_OP", 0),
         mock.patch.object(checkers.linearizable, "FIRST_ROUND_CONFIGURATIONS", first_round),
         mock.patch.object(checkers.refute, "WINDOW_SIZES", window_sizes),
         mock.patch.object(checkers.refute, "WINDOW_CONFIGURATIONS", 500),

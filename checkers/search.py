@@ -54,6 +54,10 @@ CONFIG_BYTES = 200
 DEFAULT_MEMORY_LIMIT = 1 << 30
 _CLOCK_EVERY = 1 << 12
 SEARCH_BUDGET = "configuration budget"
+# Parts of at least this many ops are first searched without dead-end tests (see check_part),
+# with this many configurations per op.
+PLAIN_FIRST_OPS = 1000
+PLAIN_CONFIGURATIONS_PER_OP = 2
 # How many sets of optional ops per (completed ops, state) the dominance test compares with.
 _DOMINATORS = 4
 
@@ -117,7 +121,32 @@ def check_part(
                 model.step(probe, op)
     if not searched:
         return PartResult(True)
-    return _Search(searched, model, budget).run(model.init() if init is None else init, relaxed)
+    start = model.init() if init is None else init
+    tried = 0
+    if len(searched) >= PLAIN_FIRST_OPS:
+        # Most long parts of a valid history linearize in about one configuration per op, and
+        # for them the dead-end tests cost more to build than they save. So a plain search (a
+        # pruning less, the same verdict) gets a budget of a few configurations per op, and
+        # only a part it does not show linearizable is searched again, with every pruning and
+        # exactly as before, so counterexamples and refutations are unchanged.
+        cap = PLAIN_CONFIGURATIONS_PER_OP * len(searched) + 1000
+        if budget.max_configurations is not None:
+            cap = min(cap, budget.max_configurations)
+        plain = Budget(budget.deadline, budget.memory_limit, cap, budget.progress)
+        first = _Search(searched, model, plain).run(start, relaxed, dead_ends=False)
+        if first.valid is True:
+            return first
+        tried = first.configurations
+    r = _Search(searched, model, budget).run(start, relaxed)
+    r.configurations += tried
+    return r
+
+
+def _with_prefix(blocked: Blocked | None, ops: list[Op], prefix: list[int]) -> Blocked | None:
+    """`blocked` with the deepest attempt's prefix filled in, as it leaves the search."""
+    if blocked is not None:
+        blocked.prefix = [ops[i] for i in prefix]
+    return blocked
 
 
 class _Search:
@@ -178,7 +207,7 @@ class _Search:
             group_of[i] = g
         return group_of, members
 
-    def run(self, init: Any, relaxed: bool) -> PartResult:
+    def run(self, init: Any, relaxed: bool, dead_ends: bool = True) -> PartResult:
         trans, node_op, is_call = self.trans, self.node_op, self.is_call
         nxt, prv, call_node, ret_node = self.nxt, self.prv, self.call_node, self.ret_node
         ops = self.ops
@@ -205,7 +234,7 @@ class _Search:
         reps = sorted((calls[g[0]], g[0]) for g in members)
         taken = [0] * len(members)
         node_time = self.node_time
-        dead_end = self._dead_ends(number)
+        dead_end = self._dead_ends(number) if dead_ends else [None] * len(ops)
         doomed = -1
         head = self.head
         deadline = self.budget.deadline
@@ -225,6 +254,11 @@ class _Search:
         stored = 0
         best = -1
         blocked: Blocked | None = None
+        # The deepest attempt's prefix, as op indices. Copying the stack at each new best would
+        # be quadratic on a long history, so only the part above `low` (the lowest the stack
+        # has been since the last copy) is copied again.
+        best_prefix: list[int] = []
+        low = 0
         # For each op, the states it was found stuck in: what the system could have held when
         # the op had to take effect. Reported for the op the deepest attempt stuck on.
         stuck: list[set[Any] | None] = [None] * len(ops)
@@ -241,7 +275,7 @@ class _Search:
                 if progress is not None:
                     progress(stored)
                 if deadline is not None and time.monotonic() > deadline:
-                    return PartResult("unknown", "time limit", stored, blocked=blocked)
+                    return PartResult("unknown", "time limit", stored, blocked=_with_prefix(blocked, ops, best_prefix))
             # After an optional op, a blind one would make it wasted: the same state is reached
             # without it (and with it still available) by the sibling branch that skips it.
             after_optional = bool(stack) and not completed[stack[-1][0]]
@@ -302,10 +336,12 @@ class _Search:
                 stored += 1
                 memory_left -= CONFIG_BYTES + (nrel.bit_length() + nibits.bit_length()) // 8
                 if memory_left < 0:
-                    return PartResult("unknown", "memory limit", stored, blocked=blocked)
+                    return PartResult(
+                        "unknown", "memory limit", stored, blocked=_with_prefix(blocked, ops, best_prefix)
+                    )
                 configs_left -= 1
                 if not configs_left:
-                    return PartResult("unknown", SEARCH_BUDGET, stored, blocked=blocked)
+                    return PartResult("unknown", SEARCH_BUDGET, stored, blocked=_with_prefix(blocked, ops, best_prefix))
                 stack.append((i, state, base, rel, ibits, window, k + 1, blocker))
                 base, rel, ibits, state = nbase, nrel, nibits, new
                 if completed[i]:
@@ -338,7 +374,10 @@ class _Search:
                 doomed = -1
                 if done > best:
                     best = done
-                    blocked = Blocked(ops[x], [ops[f[0]] for f in stack], set(), [ops[i] for i in window])
+                    del best_prefix[low:]
+                    best_prefix.extend(f[0] for f in stack[low:])
+                    low = len(stack)
+                    blocked = Blocked(ops[x], [], set(), [ops[i] for i in window])
                 stuck_at = stuck[x]
                 if stuck_at is None:
                     stuck[x] = {state}
@@ -348,8 +387,12 @@ class _Search:
                     if not stack:
                         assert blocked is not None
                         blocked.states = stuck[ops.index(blocked.op)] or set()
-                        return PartResult(False, "not linearizable", stored, blocked=blocked)
+                        return PartResult(
+                            False, "not linearizable", stored, blocked=_with_prefix(blocked, ops, best_prefix)
+                        )
                     i, state, base, rel, ibits, window, tried, blocker = stack.pop()
+                    if len(stack) < low:
+                        low = len(stack)
                     if completed[i]:
                         node = ret_node[i]
                         p, q = prv[node], nxt[node]

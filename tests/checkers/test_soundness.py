@@ -75,6 +75,19 @@ def _counting_dead_ends(counts: Counter):
     return mock.patch.object(_Search, "_dead_ends", wrapped)
 
 
+def _counting_plain_searches(counts: Counter):
+    """`_Search.run` counting the searches without dead-end tests, and their verdicts."""
+    original = _Search.run
+
+    def wrapped(self, init, relaxed, dead_ends=True):
+        r = original(self, init, relaxed, dead_ends)
+        if not dead_ends:
+            counts[f"plain first search: {r.valid}"] += 1
+        return r
+
+    return mock.patch.object(_Search, "run", wrapped)
+
+
 def _check_forced(model: str, semantics: str, events: list, first_round: int, counts: Counter) -> dict:
     """check_history with budgets so small that the round-robin and refutations run."""
     real_refute = checkers.refute.refute
@@ -86,9 +99,10 @@ def _check_forced(model: str, semantics: str, events: list, first_round: int, co
         return r
 
     with (
-        forced_shortcuts(first_round),
+        forced_shortcuts(first_round, plain_first=first_round % 2 == 0),
         mock.patch.object(checkers.linearizable, "refute", counting_refute),
         _counting_dead_ends(counts),
+        _counting_plain_searches(counts),
     ):
         return check_history(events, model, semantics=semantics, shrink=False)
 
@@ -109,13 +123,15 @@ def test_checker_agrees_with_brute_force():
     counts: Counter = Counter()
 
     @profile(700)
-    @given(histories(), st.sampled_from([3, 4, 6, 8, 20_000]))
+    @given(histories(), st.sampled_from([3, 4, 5, 6, 8, 20_000, 20_001]))
     def agree(case, first_round):
         _agree_forced(case, first_round, counts)
 
     agree()
     # The shortcuts were reached, and both verdicts were seen, not just one.
-    for path in ("valid", "invalid", "keys > 1", "op dropped by essential()", "dead-end test fired"):
+    paths = ("valid", "invalid", "keys > 1", "op dropped by essential()", "dead-end test fired")
+    paths += ("plain first search: True", "plain first search: False", "plain first search: unknown")
+    for path in paths:
         assert counts[path] >= 20, counts
 
 
