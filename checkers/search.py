@@ -39,6 +39,7 @@ ends the search with "unknown"; neither can end in an out-of-memory crash.
 
 from __future__ import annotations
 
+import math
 import time
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Sequence
@@ -160,9 +161,10 @@ class _Search:
         # The linked list holds the call and return entries of completed ops, sorted by time; at
         # equal times calls come first, which makes the ops concurrent: the permissive reading
         # of a tie. Indeterminate ops live apart, see `_groups`.
+        self.completed = completed = [op.ret != math.inf for op in ops]
         entries = sorted(
-            [(op.call, 0, i) for i, op in enumerate(ops) if op.completed]
-            + [(op.ret, 1, i) for i, op in enumerate(ops) if op.completed]
+            [(op.call, 0, i) for i, op in enumerate(ops) if completed[i]]
+            + [(op.ret, 1, i) for i, op in enumerate(ops) if completed[i]]
         )
         m = len(entries)
         self.head = m
@@ -192,9 +194,9 @@ class _Search:
         index: dict[Any, int] = {}
         members: list[list[int]] = []
         for i in sorted(range(len(self.ops)), key=lambda i: self.ops[i].call):
-            op = self.ops[i]
-            if op.completed:
+            if self.completed[i]:
                 continue
+            op = self.ops[i]
             try:
                 sig: Any = (op.f, op.input, op.output)
                 hash(sig)
@@ -211,7 +213,7 @@ class _Search:
         trans, node_op, is_call = self.trans, self.node_op, self.is_call
         nxt, prv, call_node, ret_node = self.nxt, self.prv, self.call_node, self.ret_node
         ops = self.ops
-        completed = [op.completed for op in ops]
+        completed = self.completed
         read_only = [self.model.is_read_only(op) for op in ops]
         blind = [self.model.is_blind(op) for op in ops]
         # Try order within a window: read-only ops first (a legal one is a forced move), then
@@ -448,8 +450,9 @@ class _Search:
         """Each op's bit: completed ops count up in call order, indeterminate ops separately."""
         number = [0] * len(self.ops)
         counts = [0, 0]
-        for i in sorted(range(len(self.ops)), key=lambda i: self.ops[i].call):
-            kind = 0 if self.ops[i].completed else 1
+        calls = [op.call for op in self.ops]
+        for i in sorted(range(len(self.ops)), key=calls.__getitem__):
+            kind = 0 if self.completed[i] else 1
             number[i] = counts[kind]
             counts[kind] += 1
         return number
@@ -458,16 +461,16 @@ class _Search:
         """The model's dead-end tests, with sources split into completed numbers and a bitset
         of indeterminate ones. Only an op that must be linearized can doom a configuration."""
         tests: list[tuple[Any, tuple[int, ...], int] | None] = []
-        for op, test in zip(self.ops, self.model.dead_ends(self.ops), strict=True):
-            if test is None or not op.completed:
+        for i, test in zip(range(len(self.ops)), self.model.dead_ends(self.ops), strict=True):
+            if test is None or not self.completed[i]:
                 tests.append(None)
                 continue
             unusable, sources = test
             imask = 0
             for j in sources:
-                if not self.ops[j].completed:
+                if not self.completed[j]:
                     imask |= 1 << number[j]
-            tests.append((unusable, tuple(number[j] for j in sources if self.ops[j].completed), imask))
+            tests.append((unusable, tuple(number[j] for j in sources if self.completed[j]), imask))
         return tests
 
     def _window(self, by_priority: Any) -> tuple[list[int], int]:
