@@ -194,6 +194,9 @@ def test_window_refutations_only_refute_what_is_not_linearizable():
                     assert truth is False, (model, semantics, stuck)
                     counts["refuted"] += 1
                     counts["window smaller than part"] += len(refuted.ops) < len(part)
+                    narrowed = len(refuted.states) < len(m.possible_states(part))
+                    counts["refuted from fewer states than possible_states"] += narrowed
 
     sound()
     assert counts["refuted"] >= 20 and counts["window smaller than part"] >= 5, counts
+    assert counts["refuted from fewer states than possible_states"] >= 5, counts
