@@ -1,12 +1,16 @@
-"""Checker benchmark: published histories against Porcupine's times, and one large history.
+"""Checker benchmark: published histories against Porcupine's times, and generated shapes.
 
-    .venv/bin/python benchmarks/checker.py [--repeat N] [--skip-big] [--big-ops N]
+    .venv/bin/python benchmarks/checker.py [--repeat N] [--skip-published] [--skip-shapes]
+                                           [--large] [--time-limit S]
 
 Times are checking CPU time only (parsing excluded, as in Porcupine's benchmarks; CPU time
 because the machine may be shared), best of `--repeat` runs per file. Porcupine's figures
 come from tests/data/histories/porcupine-times.tsv.
-The large history (100,000 ops, 100 keys, 50 processes from the simulated store) runs in a
-child process so its peak memory (max RSS) is its own.
+Generated shapes (the simulated store of checkers/simulate.py, linearizable by construction)
+each run in a child process, so that peak memory (max RSS) is its own: a table by keys,
+processes, ops and crashed share, with the verdict, checking CPU time, reading time (the
+history written as jsonl and read back, as `harness check` does) and peak RSS. Multi-key
+shapes grow in length; single-key ones in concurrency. `--large` adds a million-op history.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import sys
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -83,52 +88,84 @@ def bench_published(repeat: int) -> None:
     print("wrong verdicts:", wrong or "none")
 
 
-def bench_big(n_ops: int) -> dict[str, float]:
-    """Generate and check the large history; runs in the child process."""
-    t0 = time.monotonic()
-    events = simulate(seed=42, n_ops=n_ops, n_procs=50, keys=list(range(100)), p_info=0.01, concurrency=0.9)
-    generated = time.monotonic() - t0
-    invoked = sum(e.type == "invoke" and e.process != "nemesis" for e in events)
-    result = check_history(events, time_limit=600)
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# (ops, keys, processes, chance of a crashed op): multi-key shapes growing in length, then
+# crowded single-key shapes growing in concurrency.
+SHAPES = [
+    (10_000, 10, 10, 0.01),
+    (100_000, 10, 40, 0.01),
+    (100_000, 100, 50, 0.01),
+    (1_000, 1, 10, 0.01),
+    (1_000, 1, 30, 0.01),
+    (1_000, 1, 30, 0.05),
+    (1_000, 1, 80, 0.05),
+]
+LARGE = [(1_000_000, 100, 50, 0.01)]
+
+
+def bench_shape(n_ops: int, keys: int, procs: int, p_info: float, time_limit: float) -> dict[str, Any]:
+    """Generate, write, read and check one history; runs in the child process."""
+    import tempfile
+
+    from checkers.formats import read_events
+
+    events = simulate(seed=42, n_ops=n_ops, n_procs=procs, keys=list(range(keys)), p_info=p_info, concurrency=0.9)
+    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as f:
+        for e in events:
+            f.write(json.dumps(e.to_dict()) + "\n")
+    cpu = time.process_time()
+    read_events(f.name, "jsonl")
+    read_cpu = time.process_time() - cpu
+    Path(f.name).unlink()
+    result = check_history(events, time_limit=time_limit, shrink=False)
     return {
-        "invoked": invoked,
         "ops": result["ops"],
-        "keys": result["keys"],
         "valid": result["valid"],
-        "generate_seconds": generated,
-        "check_seconds": result["seconds"],
+        "reason": result.get("reason"),
         "check_cpu_seconds": result["cpu_seconds"],
-        "peak_rss_mib": rss,
+        "check_seconds": result["seconds"],
+        "read_cpu_seconds": read_cpu,
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
+
+
+def bench_shapes(shapes: list[tuple[int, int, int, float]], time_limit: float) -> None:
+    print(
+        f"{'ops':>9} {'keys':>4} {'procs':>5} {'crashed':>7} {'verdict':>8} {'check CPU s':>11} "
+        f"{'(wall)':>8} {'read CPU s':>10} {'peak MiB':>8}"
+    )
+    for shape in shapes:
+        out = subprocess.run(
+            [sys.executable, __file__, "--shape-child", json.dumps([*shape, time_limit])],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        r = json.loads(out)
+        n_ops, keys, procs, p_info = shape
+        verdict = {True: "valid", False: "INVALID"}.get(r["valid"], f"unknown ({r['reason']})")
+        print(
+            f"{n_ops:9d} {keys:4d} {procs:5d} {p_info:7.0%} {verdict:>8} {r['check_cpu_seconds']:11.2f} "
+            f"{r['check_seconds']:8.2f} {r['read_cpu_seconds']:10.2f} {r['peak_rss_mib']:8.0f}",
+            flush=True,
+        )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--skip-big", action="store_true")
-    ap.add_argument("--big-ops", type=int, default=100_000)
-    ap.add_argument("--big-child", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--skip-published", action="store_true")
+    ap.add_argument("--skip-shapes", action="store_true")
+    ap.add_argument("--large", action="store_true", help="add a 1,000,000-op history")
+    ap.add_argument("--time-limit", type=float, default=60.0, help="per generated history, s (default 60)")
+    ap.add_argument("--shape-child", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.big_child:
-        print(json.dumps(bench_big(args.big_ops)))
+    if args.shape_child:
+        print(json.dumps(bench_shape(*json.loads(args.shape_child))))
         return
-    bench_published(args.repeat)
-    if not args.skip_big:
-        out = subprocess.run(
-            [sys.executable, __file__, "--big-child", "--big-ops", str(args.big_ops)],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-        big = json.loads(out)
-        print(
-            f"generated: {big['invoked']} ops invoked ({big['ops']} left once failed cas are dropped), "
-            f"{big['keys']} keys, 50 processes: valid={big['valid']} "
-            f"check {big['check_cpu_seconds']:.2f} s CPU ({big['check_seconds']:.2f} s wall), "
-            f"peak RSS {big['peak_rss_mib']:.0f} MiB "
-            f"(generation {big['generate_seconds']:.2f} s, not counted)"
-        )
+    if not args.skip_published:
+        bench_published(args.repeat)
+    if not args.skip_shapes:
+        bench_shapes(SHAPES + (LARGE if args.large else []), args.time_limit)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from typing import Any
 from checkers.explain import add_core, counterexample, culprit
 from checkers.model import Model
 from checkers.operations import Op, jsonable
+from checkers.progress import ProgressLine
 from checkers.refute import Refutation, refute
 from checkers.search import DEFAULT_MEMORY_LIMIT, SEARCH_BUDGET, Budget, PartResult, check_part
 
@@ -80,12 +81,14 @@ def check_linearizable(
     memory_limit: int = DEFAULT_MEMORY_LIMIT,
     all_keys: bool = False,
     shrink_counterexample: bool = True,
+    progress: ProgressLine | None = None,
 ) -> dict[str, Any]:
     """Check `ops` against `model`, part by part, within the time and memory budget.
 
     Stops at the first part that is not linearizable unless `all_keys`. `memory_limit` (bytes)
     bounds the memo of each part's search; `time_limit` (seconds) bounds the whole check,
-    shrinking included.
+    shrinking included. A key left undecided is listed in "unknown_keys" with the reason and
+    how far its search got: the most completed ops it linearized in one attempt, of how many.
     """
     start = time.monotonic()
     deadline = None if time_limit is None else start + time_limit
@@ -100,6 +103,8 @@ def check_linearizable(
         "finished_keys": [],
         "unknown_keys": [],
         "configurations": 0,
+        "time_limit": time_limit,
+        "memory_limit": memory_limit,
     }
     failures: dict[str, Any] = {}
     # Round-robin with growing configuration budgets: a key that is cheap to refute is found
@@ -107,16 +112,36 @@ def check_linearizable(
     # in the first round. Geometric growth bounds the repeated work to a small fraction.
     pending = [(part_key(part), part) for part in parts]
     round_budget = FIRST_ROUND_CONFIGURATIONS
+    # The deepest linearizable prefix each key's search reached, kept across rounds.
+    reached: dict[int, int] = {}
+
+    def tick(stored: int) -> None:
+        if progress is not None:
+            progress.update(len(result["finished_keys"]), len(parts), result["configurations"] + stored)
+
+    def give_up(key: Any, part: Sequence[Op], reason: str | None) -> None:
+        result["unknown_keys"].append(
+            {
+                "key": jsonable(key),
+                "reason": reason,
+                "completed_ops": sum(op.completed for op in part),
+                "linearized": reached.get(id(part), 0),
+            }
+        )
+
     while pending:
         postponed = []
         for key, part in pending:
             if failures and not all_keys:
                 break
             if deadline is not None and time.monotonic() > deadline:
-                result["unknown_keys"].append({"key": jsonable(key), "reason": "time limit"})
+                give_up(key, part, "time limit")
                 continue
-            r = check_part(part, model, Budget(deadline, memory_limit, round_budget))
+            r = check_part(part, model, Budget(deadline, memory_limit, round_budget, tick if progress else None))
             result["configurations"] += r.configurations
+            if r.blocked is not None:
+                deepest = sum(op.completed for op in r.blocked.prefix)
+                reached[id(part)] = max(reached.get(id(part), 0), deepest)
             if r.valid == "unknown" and r.reason != "time limit" and r.blocked is not None:
                 refutation = refute(part, model, r.blocked.op, deadline, memory_limit)
                 if refutation is not None:
@@ -133,13 +158,14 @@ def check_linearizable(
             elif r.reason == SEARCH_BUDGET:
                 postponed.append((key, part))
             elif r.valid == "unknown":
-                result["unknown_keys"].append({"key": jsonable(key), "reason": r.reason})
+                give_up(key, part, r.reason)
             else:
                 result["finished_keys"].append(jsonable(key))
                 failures[repr(jsonable(key))] = _failure(model, key, part, r, deadline, shrink_counterexample)
                 if result["failed_key"] is None:
                     result["failed_key"] = jsonable(key)
                     result["counterexample"] = failures[repr(jsonable(key))]
+            tick(0)
         pending = [] if failures and not all_keys else postponed
         round_budget *= 8
     if failures:

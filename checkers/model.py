@@ -90,6 +90,12 @@ class Model:
         """
         return None
 
+    def possible_states_at(self, ops: Sequence[Op], cut: float) -> list[State] | None:
+        """A finite superset of the states the object may hold at time `cut` in some
+        linearization of `ops`, or None if the model knows none. The default knows nothing
+        about time: every state `possible_states` allows."""
+        return self.possible_states(ops)
+
     def is_blind(self, op: Op) -> bool:
         """True if `op`, wherever it is legal, sets a state that does not depend on the old one
         (a write). An optional op just before it is wasted, so the search never does that."""

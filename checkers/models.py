@@ -8,7 +8,8 @@ accepted from any state.
 
 from __future__ import annotations
 
-from bisect import bisect_left
+import math
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -165,6 +166,37 @@ class Register(Model):
             if v is not UNKNOWN:
                 values.add(v)
         return sorted(values, key=repr)
+
+    def possible_states_at(self, ops: Sequence[Op], cut: float) -> list[State] | None:
+        """The values of the writes that may be the last one before `cut`, and the initial
+        value if no write surely took effect before it.
+
+        A write w called before the cut is ruled out when a write w2 that surely took effect
+        (completed ok) was called after w returned and returned before the cut: w2 is then
+        linearized after w and before the cut. Crashed writes never return, so they are never
+        ruled out. Far fewer states than `possible_states` on a long history.
+        """
+        sure = sorted((op.call, op.ret) for op in ops if op.completed and op.status == "ok" and self._surely_writes(op))
+        # earliest[i]: the earliest return among the sure writes called at or after sure[i].
+        earliest = [math.inf] * (len(sure) + 1)
+        for i in range(len(sure) - 1, -1, -1):
+            earliest[i] = min(sure[i][1], earliest[i + 1])
+        calls = [c for c, _ in sure]
+        values = set()
+        if earliest[0] >= cut:
+            values.add(self.init())
+        for op in ops:
+            v = self._written(op)
+            if v is UNKNOWN or op.call >= cut:
+                continue
+            if op.completed and earliest[bisect_right(calls, op.ret)] < cut:
+                continue
+            values.add(v)
+        return sorted(values, key=repr)
+
+    @staticmethod
+    def _surely_writes(op: Op) -> bool:
+        return op.f == "write" or (op.f == "cas" and op.output is True)
 
     @staticmethod
     def _written(op: Op) -> Any:

@@ -5,7 +5,8 @@ the anomaly; with many timed-out ops and a small value domain, a stale read at t
 long run can take more configurations than any budget allows, although the anomaly itself is
 a dozen ops. So when the search runs out of budget, the window of history just before the op
 it got stuck on is checked on its own, from every state the model says the earlier history
-could have left behind (`Model.possible_states`).
+could have left behind (`Model.possible_states_at`: for a register, only the values of the
+writes that may be the last before the window, not every value ever written).
 
 The window is a relaxation of the history, so its failure is the history's failure: if the
 history has a linearization L, cut L where the window starts. The state there is one of the
@@ -47,13 +48,15 @@ class Refutation:
 
 def refute(ops: Sequence[Op], model: Model, stuck: Op, deadline: float | None, memory_limit: int) -> Refutation | None:
     """Try windows that end where `stuck` returned; None if none of them settles it."""
-    states = model.possible_states(ops)
-    if not states or not stuck.completed:
+    if not stuck.completed or not model.possible_states(ops):
         return None
     end = stuck.ret
     finished = sorted((op for op in ops if op.completed and op.ret <= end), key=lambda op: op.ret)
     for size in WINDOW_SIZES:
         start = min(op.call for op in finished[-size:])
+        states = model.possible_states_at(ops, start)
+        if not states:
+            return None
         window = _window(ops, start, end)
         result = None
         for state in states:

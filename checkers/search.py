@@ -39,9 +39,10 @@ ends the search with "unknown"; neither can end in an out-of-memory crash.
 
 from __future__ import annotations
 
+import math
 import time
 from bisect import bisect_left, bisect_right, insort
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +55,10 @@ CONFIG_BYTES = 200
 DEFAULT_MEMORY_LIMIT = 1 << 30
 _CLOCK_EVERY = 1 << 12
 SEARCH_BUDGET = "configuration budget"
+# Parts of at least this many ops are first searched without dead-end tests (see check_part),
+# with this many configurations per op.
+PLAIN_FIRST_OPS = 1000
+PLAIN_CONFIGURATIONS_PER_OP = 2
 # How many sets of optional ops per (completed ops, state) the dominance test compares with.
 _DOMINATORS = 4
 
@@ -61,11 +66,13 @@ _DOMINATORS = 4
 @dataclass(slots=True)
 class Budget:
     """What one check may spend: a monotonic deadline (None: none), a memory limit in bytes, and
-    optionally a number of configurations (for callers that share time among several parts)."""
+    optionally a number of configurations (for callers that share time among several parts).
+    `progress`, if given, is called now and then with the configurations stored so far."""
 
     deadline: float | None = None
     memory_limit: int = DEFAULT_MEMORY_LIMIT
     max_configurations: int | None = None
+    progress: Callable[[int], None] | None = None
 
 
 @dataclass(slots=True)
@@ -108,14 +115,39 @@ def check_part(
     # interpret; a trial step does the same for the others, so a malformed op is an error
     # (HistoryError naming the event) even where the search would not have needed it.
     if len(searched) < len(ops):
-        init = model.init()
+        probe = model.init()
         kept_ids = {id(op) for op in searched}
         for op in ops:
             if id(op) not in kept_ids:
-                model.step(init, op)
+                model.step(probe, op)
     if not searched:
         return PartResult(True)
-    return _Search(searched, model, budget).run(model.init() if init is None else init, relaxed)
+    start = model.init() if init is None else init
+    tried = 0
+    if len(searched) >= PLAIN_FIRST_OPS:
+        # Most long parts of a valid history linearize in about one configuration per op, and
+        # for them the dead-end tests cost more to build than they save. So a plain search (a
+        # pruning less, the same verdict) gets a budget of a few configurations per op, and
+        # only a part it does not show linearizable is searched again, with every pruning and
+        # exactly as before, so counterexamples and refutations are unchanged.
+        cap = PLAIN_CONFIGURATIONS_PER_OP * len(searched) + 1000
+        if budget.max_configurations is not None:
+            cap = min(cap, budget.max_configurations)
+        plain = Budget(budget.deadline, budget.memory_limit, cap, budget.progress)
+        first = _Search(searched, model, plain).run(start, relaxed, dead_ends=False)
+        if first.valid is True:
+            return first
+        tried = first.configurations
+    r = _Search(searched, model, budget).run(start, relaxed)
+    r.configurations += tried
+    return r
+
+
+def _with_prefix(blocked: Blocked | None, ops: list[Op], prefix: list[int]) -> Blocked | None:
+    """`blocked` with the deepest attempt's prefix filled in, as it leaves the search."""
+    if blocked is not None:
+        blocked.prefix = [ops[i] for i in prefix]
+    return blocked
 
 
 class _Search:
@@ -129,9 +161,10 @@ class _Search:
         # The linked list holds the call and return entries of completed ops, sorted by time; at
         # equal times calls come first, which makes the ops concurrent: the permissive reading
         # of a tie. Indeterminate ops live apart, see `_groups`.
+        self.completed = completed = [op.ret != math.inf for op in ops]
         entries = sorted(
-            [(op.call, 0, i) for i, op in enumerate(ops) if op.completed]
-            + [(op.ret, 1, i) for i, op in enumerate(ops) if op.completed]
+            [(op.call, 0, i) for i, op in enumerate(ops) if completed[i]]
+            + [(op.ret, 1, i) for i, op in enumerate(ops) if completed[i]]
         )
         m = len(entries)
         self.head = m
@@ -161,9 +194,9 @@ class _Search:
         index: dict[Any, int] = {}
         members: list[list[int]] = []
         for i in sorted(range(len(self.ops)), key=lambda i: self.ops[i].call):
-            op = self.ops[i]
-            if op.completed:
+            if self.completed[i]:
                 continue
+            op = self.ops[i]
             try:
                 sig: Any = (op.f, op.input, op.output)
                 hash(sig)
@@ -176,11 +209,11 @@ class _Search:
             group_of[i] = g
         return group_of, members
 
-    def run(self, init: Any, relaxed: bool) -> PartResult:
+    def run(self, init: Any, relaxed: bool, dead_ends: bool = True) -> PartResult:
         trans, node_op, is_call = self.trans, self.node_op, self.is_call
         nxt, prv, call_node, ret_node = self.nxt, self.prv, self.call_node, self.ret_node
         ops = self.ops
-        completed = [op.completed for op in ops]
+        completed = self.completed
         read_only = [self.model.is_read_only(op) for op in ops]
         blind = [self.model.is_blind(op) for op in ops]
         # Try order within a window: read-only ops first (a legal one is a forced move), then
@@ -203,10 +236,11 @@ class _Search:
         reps = sorted((calls[g[0]], g[0]) for g in members)
         taken = [0] * len(members)
         node_time = self.node_time
-        dead_end = self._dead_ends(number)
+        dead_end = self._dead_ends(number) if dead_ends else [None] * len(ops)
         doomed = -1
         head = self.head
         deadline = self.budget.deadline
+        progress = self.budget.progress
         # A floor, so that tiny parts always finish: the cap is there for the huge ones.
         memory_left = max(self.budget.memory_limit, 1024 * CONFIG_BYTES)
         configs_left = self.budget.max_configurations or -1  # counts down; -1 never reaches 0
@@ -222,6 +256,11 @@ class _Search:
         stored = 0
         best = -1
         blocked: Blocked | None = None
+        # The deepest attempt's prefix, as op indices. Copying the stack at each new best would
+        # be quadratic on a long history, so only the part above `low` (the lowest the stack
+        # has been since the last copy) is copied again.
+        best_prefix: list[int] = []
+        low = 0
         # For each op, the states it was found stuck in: what the system could have held when
         # the op had to take effect. Reported for the op the deepest attempt stuck on.
         stuck: list[set[Any] | None] = [None] * len(ops)
@@ -235,8 +274,10 @@ class _Search:
             countdown -= 1
             if not countdown:
                 countdown = _CLOCK_EVERY
+                if progress is not None:
+                    progress(stored)
                 if deadline is not None and time.monotonic() > deadline:
-                    return PartResult("unknown", "time limit", stored, blocked=blocked)
+                    return PartResult("unknown", "time limit", stored, blocked=_with_prefix(blocked, ops, best_prefix))
             # After an optional op, a blind one would make it wasted: the same state is reached
             # without it (and with it still available) by the sibling branch that skips it.
             after_optional = bool(stack) and not completed[stack[-1][0]]
@@ -297,10 +338,12 @@ class _Search:
                 stored += 1
                 memory_left -= CONFIG_BYTES + (nrel.bit_length() + nibits.bit_length()) // 8
                 if memory_left < 0:
-                    return PartResult("unknown", "memory limit", stored, blocked=blocked)
+                    return PartResult(
+                        "unknown", "memory limit", stored, blocked=_with_prefix(blocked, ops, best_prefix)
+                    )
                 configs_left -= 1
                 if not configs_left:
-                    return PartResult("unknown", SEARCH_BUDGET, stored, blocked=blocked)
+                    return PartResult("unknown", SEARCH_BUDGET, stored, blocked=_with_prefix(blocked, ops, best_prefix))
                 stack.append((i, state, base, rel, ibits, window, k + 1, blocker))
                 base, rel, ibits, state = nbase, nrel, nibits, new
                 if completed[i]:
@@ -333,7 +376,10 @@ class _Search:
                 doomed = -1
                 if done > best:
                     best = done
-                    blocked = Blocked(ops[x], [ops[f[0]] for f in stack], set(), [ops[i] for i in window])
+                    del best_prefix[low:]
+                    best_prefix.extend(f[0] for f in stack[low:])
+                    low = len(stack)
+                    blocked = Blocked(ops[x], [], set(), [ops[i] for i in window])
                 stuck_at = stuck[x]
                 if stuck_at is None:
                     stuck[x] = {state}
@@ -343,8 +389,12 @@ class _Search:
                     if not stack:
                         assert blocked is not None
                         blocked.states = stuck[ops.index(blocked.op)] or set()
-                        return PartResult(False, "not linearizable", stored, blocked=blocked)
+                        return PartResult(
+                            False, "not linearizable", stored, blocked=_with_prefix(blocked, ops, best_prefix)
+                        )
                     i, state, base, rel, ibits, window, tried, blocker = stack.pop()
+                    if len(stack) < low:
+                        low = len(stack)
                     if completed[i]:
                         node = ret_node[i]
                         p, q = prv[node], nxt[node]
@@ -400,8 +450,9 @@ class _Search:
         """Each op's bit: completed ops count up in call order, indeterminate ops separately."""
         number = [0] * len(self.ops)
         counts = [0, 0]
-        for i in sorted(range(len(self.ops)), key=lambda i: self.ops[i].call):
-            kind = 0 if self.ops[i].completed else 1
+        calls = [op.call for op in self.ops]
+        for i in sorted(range(len(self.ops)), key=calls.__getitem__):
+            kind = 0 if self.completed[i] else 1
             number[i] = counts[kind]
             counts[kind] += 1
         return number
@@ -410,16 +461,16 @@ class _Search:
         """The model's dead-end tests, with sources split into completed numbers and a bitset
         of indeterminate ones. Only an op that must be linearized can doom a configuration."""
         tests: list[tuple[Any, tuple[int, ...], int] | None] = []
-        for op, test in zip(self.ops, self.model.dead_ends(self.ops), strict=True):
-            if test is None or not op.completed:
+        for i, test in zip(range(len(self.ops)), self.model.dead_ends(self.ops), strict=True):
+            if test is None or not self.completed[i]:
                 tests.append(None)
                 continue
             unusable, sources = test
             imask = 0
             for j in sources:
-                if not self.ops[j].completed:
+                if not self.completed[j]:
                     imask |= 1 << number[j]
-            tests.append((unusable, tuple(number[j] for j in sources if self.ops[j].completed), imask))
+            tests.append((unusable, tuple(number[j] for j in sources if self.completed[j]), imask))
         return tests
 
     def _window(self, by_priority: Any) -> tuple[list[int], int]:

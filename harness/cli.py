@@ -20,7 +20,6 @@ from typing import Any, NoReturn
 from harness.errors import HarnessError, UsageError
 
 EXIT_VALID, EXIT_INVALID, EXIT_UNKNOWN, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 254, 255
-DEFAULT_CHECK_SECONDS = 300.0  # a workload checker's budget when --time-limit is not given: then "unknown"
 SEVERITY = {EXIT_VALID: 0, EXIT_UNKNOWN: 1, EXIT_INVALID: 2}  # false > unknown > true
 # `check` over several files: a file that could not be checked outweighs any verdict.
 CHECK_SEVERITY = {**SEVERITY, EXIT_USAGE: 3}
@@ -245,7 +244,7 @@ def _check_workload(path: Path, args: argparse.Namespace) -> int:
     events = workload.read_history(path, args.format)
     if not any(e.is_client for e in events):
         raise UsageError(f"{path}: no client operation in it: nothing to check")
-    context = {"time_limit": args.time_limit if args.time_limit is not None else DEFAULT_CHECK_SECONDS}
+    context = {"time_limit": args.time_limit}
     verdict = workload.checker().check(events, context)
     results = {name: r for name, r in verdict.items() if name != "valid"}
     if args.json:
@@ -267,6 +266,7 @@ def _check_one(raw: str, args: argparse.Namespace) -> int:
     """Check one path and print its verdict; a bad file is one line on stderr and 254."""
     from checkers.api import check_file, summary
     from checkers.history import HistoryError
+    from checkers.progress import terminal_progress
     from contract.options import OptionError
 
     if args.workload:
@@ -288,6 +288,7 @@ def _check_one(raw: str, args: argparse.Namespace) -> int:
             memory_limit=args.memory_limit * 2**20,
             shrink=not args.no_shrink,
             read_memory=args.read_memory * 2**20,
+            progress=terminal_progress(sys.stderr),
         )
     except (UsageError, HistoryError) as e:
         print(f"harness: {e}", file=sys.stderr)
@@ -608,7 +609,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--init", type=_json_value, help="initial model state as JSON (default: the model's)")
     c.add_argument("--semantics", choices=["harness", "knossos", "porcupine"],
                    help="how fail/info ops and nil reads are read (default: the format's)")
-    c.add_argument("--time-limit", type=_positive(float), help="give up with 'unknown' after this many s")
+    # The check's default budget (see checkers/api.py): it ends, with 'unknown' and how far it got.
+    c.add_argument("--time-limit", type=_positive(float), default=300.0,
+                   help="give up with 'unknown' after this many s (default 300)")
     c.add_argument("--memory-limit", type=_positive(int), default=1024,
                    help="memo cap per key, MiB (default 1024); hitting it gives 'unknown'")
     c.add_argument("--read-memory", type=_positive(int), default=2048, metavar="MIB",

@@ -369,7 +369,9 @@ def test_memory_limit_gives_unknown_not_a_crash(hist):
     r = check_history(hist("\n".join(hard_appends("k", 16))), model="key-value", memory_limit=1, shrink=False)
     assert r["valid"] == "unknown"
     assert r["reason"] == "memory limit"
-    assert r["unknown_keys"] == [{"key": "k", "reason": "memory limit"}]
+    [k] = r["unknown_keys"]
+    assert (k["key"], k["reason"], k["completed_ops"]) == ("k", "memory limit", 17)
+    assert 0 < k["linearized"] < 17
 
 
 def test_unknown_keys_and_finished_keys_are_reported(hist):
