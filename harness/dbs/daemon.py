@@ -10,6 +10,7 @@ by also inheriting `LibfaketimeClock`.
 
 from __future__ import annotations
 
+import re
 import time
 from abc import abstractmethod
 from typing import Any, ClassVar
@@ -17,9 +18,10 @@ from typing import Any, ClassVar
 from harness.dbs.abilities import ClockHook, Process
 from harness.dbs.base import DB
 from harness.errors import HarnessError
-from harness.remote.base import shell, signal
+from harness.remote.base import RemoteError, shell, signal
 
 CLOCK_FILE = "/var/run/harness-clock"
+_PROCESS_LINE = re.compile(r"^pid=(?P<pid>\d*) state=(?P<state>\S*) end$", re.M)
 
 
 class LibfaketimeClock(ClockHook):
@@ -96,16 +98,29 @@ class DaemonDB(DB, Process):
     def log_files(self, node: str) -> list[str]:
         return [self.log_file]
 
+    def _process(self, node: str) -> tuple[int | None, str | None]:
+        """The pid in the pidfile and the kernel's state letter for it (None, None: not running).
+
+        One command whose output always ends in a marker line: the Docker engine on a loaded
+        machine now and then returns an exec's exit code 0 with its output lost (about 1 in 800
+        `cat`s under load), which read as "no pid" would make a heal start a second copy beside a
+        running one. Without the marker the answer is unknown: asked again, then RemoteError.
+        """
+        script = (f'pid=$(cat {self.pid_file} 2>/dev/null); state=; '
+                  '[ -n "$pid" ] && state=$(ps -o stat= -p "$pid" | tr -d " "); echo "pid=$pid state=$state end"')
+        for _ in range(3):
+            r = self.remote.exec(node, ["sh", "-c", script], timeout=10)
+            m = _PROCESS_LINE.search(r.stdout)
+            if m is not None:
+                return (int(m["pid"]) if m["pid"] else None), (m["state"][:1] or None)
+        raise RemoteError(f"{node}: cannot tell whether {self.name} runs: the state query's output came back "
+                          f"without its end marker three times (last: {r.stdout.strip()[:80]!r})")
+
     def pid(self, node: str) -> int | None:
-        r = self.remote.exec(node, ["cat", self.pid_file], timeout=10)
-        return int(r.stdout) if r.ok and r.stdout.strip().isdigit() else None
+        return self._process(node)[0]
 
     def process_state(self, node: str) -> str | None:
-        pid = self.pid(node)
-        if pid is None:
-            return None
-        r = self.remote.exec(node, ["ps", "-o", "stat=", "-p", str(pid)], timeout=10)
-        return (r.stdout.strip()[:1] or None) if r.ok else None
+        return self._process(node)[1]
 
     def _signal(self, node: str, sig: str) -> None:
         pid = self.pid(node)

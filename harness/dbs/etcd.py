@@ -132,10 +132,6 @@ class EtcdConnection:
             raise Definite(message)
         raise Indeterminate(message)
 
-    @property
-    def served_by(self) -> str:
-        return self.node
-
     def read(self, key: str) -> Any:
         body: dict[str, Any] = {"key": _b64(key)}
         if self.serializable:
