@@ -24,7 +24,6 @@ import json
 import secrets
 import select
 import socket
-import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 
@@ -33,6 +32,7 @@ from contract.options import Option, boolean
 from harness.dbs.abilities import Primaries
 from harness.dbs.base import Nodes
 from harness.dbs.daemon import DaemonDB
+from harness.dbs.leader import wait_for_agreed_leader
 from harness.errors import HarnessError
 from harness.image import Images, etcd_image
 
@@ -254,23 +254,5 @@ class EtcdDB(DaemonDB, Primaries):
         return [n for n, s in self.statuses().items() if s["member_id"] and s["leader_id"] == s["member_id"]]
 
     def wait_ready(self, timeout: float) -> str:
-        """Wait for one leader that every member agrees on and that commits a write."""
-        deadline = time.monotonic() + timeout
-        last: dict[str, dict[str, Any]] = {}
-        while time.monotonic() < deadline:
-            last = self.statuses()
-            leaders = {s["leader"] for s in last.values()}
-            if len(last) == len(self.addresses) and len(leaders) == 1 and None not in leaders:
-                leader = leaders.pop()
-                conn = self.connect(leader, timeout=5)
-                try:
-                    conn.write("__harness_ready", True)
-                    return leader
-                except (Definite, Indeterminate):
-                    pass
-                finally:
-                    conn.close()
-            time.sleep(0.2)
-        seen = ", ".join(f"{n}: leader {s['leader']}/term {s['term']}" for n, s in sorted(last.items())) or "none"
-        raise HarnessError(f"etcd: no leader agreed on within {timeout:g} s (members answering: {seen}); "
-                           f"see {self.log_file} in the node logs")
+        """Wait for one leader that every node agrees on and that can commit a write."""
+        return wait_for_agreed_leader(self, self.statuses, timeout)

@@ -18,7 +18,7 @@ from contract.client import Definite, Indeterminate
 from contract.options import Option, boolean, choice, number_range
 from harness.dbs.abilities import Primaries
 from harness.dbs.daemon import DaemonDB, LibfaketimeClock
-from harness.errors import HarnessError
+from harness.dbs.leader import wait_for_agreed_leader
 from harness.image import NODE_DOCKERFILE, NODE_FILES, NODE_HOME, Images
 from nodes.raft.core import BUGS
 from nodes.raft.server import READ_MODES
@@ -183,25 +183,8 @@ class RaftDB(DaemonDB, Primaries, LibfaketimeClock):
         return [n for n, s in self.statuses().items() if s.get("role") == "leader"]
 
     def wait_ready(self, timeout: float) -> str:
-        """Wait for one leader that every reachable node agrees on and that can commit a write."""
-        deadline = time.monotonic() + timeout
-        last: dict[str, dict[str, Any]] = {}
-        while time.monotonic() < deadline:
-            last = self.statuses()
-            leaders = {s.get("leader") for s in last.values()}
-            if len(last) == len(self.addresses) and len(leaders) == 1 and None not in leaders:
-                leader = leaders.pop()
-                conn = self.connect(leader, timeout=5)
-                try:
-                    conn.write("__harness_ready", True)
-                    return leader
-                except (Definite, Indeterminate):
-                    pass
-                finally:
-                    conn.close()
-            time.sleep(0.2)
-        seen = ", ".join(f"{n}: {s.get('role')}/term {s.get('term')}" for n, s in sorted(last.items())) or "none"
-        raise HarnessError(f"no leader elected within {timeout:g} s (nodes answering: {seen})")
+        """Wait for one leader that every node agrees on and that can commit a write."""
+        return wait_for_agreed_leader(self, self.statuses, timeout)
 
 
 def node_flags(opts: dict[str, Any]) -> list[str]:
