@@ -132,6 +132,26 @@ class RaftConnection:
                 self._sock, self._sock_node, self._buf = None, None, b""
 
 
+def _exposes(bug: str, nemesis: str, *db_opts: str, workload: str = "register") -> dict[str, Any]:
+    opts = [a for o in (f"bug={bug}", *db_opts) for a in ("--db-opt", o)]
+    return {"name": bug, "args": ["--db", "raft", *opts, "--workload", workload, "--nemesis", nemesis]}
+
+
+# Each seeded bug (nodes/BUGS.md) and the `harness run` arguments that expose it (without
+# --nodes, --time-limit and --seed), for `harness list --db raft --json` and
+# benchmarks/detection.py. The fault packages bring their own rhythm (interval, client timeout).
+SEEDED_BUGS: tuple[dict[str, Any], ...] = (
+    _exposes("stale-read", "partition:leader"),
+    _exposes("early-ack", "partition:leader"),
+    _exposes("volatile-log", "kill:majority"),
+    _exposes("no-election-restriction", "lag-then-kill"),
+    _exposes("lease-skew", "isolate-then-skew", "read-mode=lease"),
+    _exposes("forget-vote", "kill-during-election", "pre-vote=false", "election-timeout-ms=100:200"),
+    _exposes("commit-old-term", "crash-after-replicate"),
+)
+assert {b["name"] for b in SEEDED_BUGS} == set(BUGS), "every seeded bug has a way to expose it"
+
+
 class RaftDB(DaemonDB, Primaries, LibfaketimeClock):
     """Lifecycle, process control, leader discovery and the clock hook for nodes/raft."""
 
@@ -148,6 +168,7 @@ class RaftDB(DaemonDB, Primaries, LibfaketimeClock):
                parse=number_range(1, 600_000), metavar="LOW:HIGH"),
     )
     connection = RaftConnection
+    bugs = SEEDED_BUGS
     min_nodes = 3
     peer_port = PEER_PORT
     data_dir = "/var/lib/raft"

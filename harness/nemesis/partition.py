@@ -18,6 +18,7 @@ from typing import Any
 from harness.nemesis.base import HealError
 from harness.nemesis.grudges import SHAPES, Grudge, check_grudge, shapes_for
 from harness.nemesis.parallel import on_nodes
+from harness.nemesis.targets import no_leader
 from harness.remote.base import Remote, RemoteError, shell
 
 # A refused connection proves the link as well as an accepted one: the peer's kernel answered.
@@ -46,11 +47,11 @@ class PartitionNemesis:
         addresses: dict[str, str],
         peer_port: int | None,
         rng: random.Random,
-        primaries: Callable[[], list[str]] = list,
+        primaries: Callable[[], list[str]] = no_leader,
         shapes: Sequence[str] | None = None,
         grudge: Grudge | None = None,
     ) -> None:
-        """`primaries` names the current leader(s) for the "primary" shape; `grudge`, if given,
+        """`primaries` names the current leader(s) for the "leader" shape; `grudge`, if given,
         replaces the random shapes with that one cut every time."""
         self.remote = remote
         self.addresses = addresses
@@ -77,6 +78,21 @@ class PartitionNemesis:
                 raise HealError(f"{node}: adding iptables rules failed: {r.stderr.strip()}")
 
         on_nodes([n for n in sorted(grudge) if grudge[n]], one)
+
+    def uncut(self, a: str, b: str) -> None:
+        """Delete one pair of DROP rules each way between two nodes, leaving every other cut (and any
+        second copy of this one, added by an overlapping grudge) in force."""
+
+        def one(pair: tuple[str, str]) -> None:
+            node, peer = pair
+            addr = self.addresses[peer]
+            rules = [shell(["iptables", "-w", "5", "-D", chain, flag, addr, "-j", "DROP"])
+                     for chain, flag in (("INPUT", "-s"), ("OUTPUT", "-d"))]
+            r = self.remote.exec(node, ["sh", "-c", " && ".join(rules)], timeout=30)
+            if not r.ok:
+                raise HealError(f"{node}: deleting the cut to {peer} failed: {r.stderr.strip()}")
+
+        on_nodes([(a, b), (b, a)], one)  # type: ignore[arg-type]
 
     def can_reach(self, source: str, target: str, timeout: float = 1.0) -> bool:
         """Whether `source` can open a TCP connection to `target`'s peer port right now."""

@@ -1,0 +1,55 @@
+"""Tell a node process the nemesis killed from one that died on its own.
+
+Every kill and restart a nemesis does goes through a `ProcessWatch` wrapped around the DB, which
+keeps the nodes it killed and has not restarted. A dead process outside that set crashed by
+itself (a panic, an assertion, an out-of-memory kill): the heal still restarts it, so the run
+goes on, but the death is recorded and reported as a problem of the run, never quietly healed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+DEAD = (None, "Z")
+
+
+class ProcessWatch:
+    """The DB, seen through the nemesis: `kill` and `start` are noted, everything else passes through."""
+
+    def __init__(self, db: Any) -> None:
+        self.db = db
+        self.killed: set[str] = set()
+        self.deaths: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._t0 = time.monotonic()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.db, name)
+
+    def kill(self, node: str) -> None:
+        with self._lock:
+            self.killed.add(node)
+        self.db.kill(node)
+
+    def start(self, node: str) -> None:
+        with self._lock:
+            if node not in self.killed and self.db.process_state(node) in DEAD:
+                self._died(node, "found dead when restarting")
+        self.db.start(node)
+        with self._lock:
+            self.killed.discard(node)
+
+    def _died(self, node: str, how: str) -> None:
+        if not any(d["node"] == node and d.get("pid") == self.db.pid(node) for d in self.deaths):
+            self.deaths.append({"node": node, "pid": self.db.pid(node), "how": how,
+                                "at_s": round(time.monotonic() - self._t0, 3)})
+
+    def survey(self, nodes: list[str]) -> list[dict[str, Any]]:
+        """Note every node whose process is dead though no nemesis killed it; returns all deaths so far."""
+        for node in nodes:
+            with self._lock:
+                if node not in self.killed and self.db.process_state(node) in DEAD:
+                    self._died(node, "found dead at the end of the run")
+        return self.deaths
