@@ -25,27 +25,14 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from harness.dbs.raft import without_bug
+
 VERDICT = {0: "valid", 1: "invalid", 2: "unknown"}
 
 
 def bug_table(harness: str) -> list[dict[str, Any]]:
     out = subprocess.run([harness, "list", "--db", "raft", "--json"], capture_output=True, text=True, check=True)
     return json.loads(out.stdout)["bugs"]
-
-
-def without_bug(args: list[str]) -> list[str]:
-    """The same arguments with the `--db-opt bug=...` pair removed: the control for that package."""
-    out: list[str] = []
-    skip = False
-    for i, a in enumerate(args):
-        if skip:
-            skip = False
-            continue
-        if a == "--db-opt" and i + 1 < len(args) and args[i + 1].startswith("bug="):
-            skip = True
-            continue
-        out.append(a)
-    return out
 
 
 def configurations(bugs: list[dict[str, Any]], controls: bool) -> list[tuple[str, list[str]]]:

@@ -219,7 +219,9 @@ each part's options. Examples:
 
   harness run --nemesis partition
   harness run --db etcd --nemesis partition,kill
-  harness run --db raft --db-opt bug=stale-read --nemesis partition
+  harness run --db raft --db-opt bug=stale-read --nemesis partition:leader
+  harness run --nemesis kill:majority,pause:followers,partition:n1+n2
+  harness run --bug no-election-restriction --nemesis lag-then-kill   (a fault package)
   harness run --db ./mydb.py:MyDB --nemesis partition,pause
 """
 

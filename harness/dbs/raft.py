@@ -143,13 +143,25 @@ def _exposes(bug: str, nemesis: str, *db_opts: str, workload: str = "register") 
 SEEDED_BUGS: tuple[dict[str, Any], ...] = (
     _exposes("stale-read", "partition:leader"),
     _exposes("early-ack", "partition:leader"),
-    _exposes("volatile-log", "kill:majority"),
+    _exposes("volatile-log", "kill:all"),
     _exposes("no-election-restriction", "lag-then-kill"),
     _exposes("lease-skew", "isolate-then-skew", "read-mode=lease"),
     _exposes("forget-vote", "kill-during-election", "pre-vote=false", "election-timeout-ms=100:200"),
     _exposes("commit-old-term", "crash-after-replicate"),
 )
 assert {b["name"] for b in SEEDED_BUGS} == set(BUGS), "every seeded bug has a way to expose it"
+
+
+def without_bug(args: list[str]) -> list[str]:
+    """A bug's arguments with its `--db-opt bug=...` pair removed: the control run for those faults."""
+    out: list[str] = []
+    pairs = iter(enumerate(args))
+    for i, a in pairs:
+        if a == "--db-opt" and i + 1 < len(args) and args[i + 1].startswith("bug="):
+            next(pairs)
+            continue
+        out.append(a)
+    return out
 
 
 class RaftDB(DaemonDB, Primaries, LibfaketimeClock):

@@ -33,9 +33,25 @@ class ProcessWatch:
             self.killed.add(node)
         self.db.kill(node)
 
+    def dead(self, node: str, checks: int = 3, gap_s: float = 0.3) -> bool:
+        """Whether the node's process is gone, asked `checks` times: on a loaded engine an exec now and
+        then comes back empty, which reads as "no pid", and one such answer must not count as a death."""
+        for i in range(checks):
+            if i:
+                time.sleep(gap_s)
+            if self.db.process_state(node) not in DEAD:
+                return False
+        return True
+
     def start(self, node: str) -> None:
+        """Restart a node: one the nemesis killed, or one that died on its own (noted). A node that
+        turns out to be running is left alone (a second process on the same data would corrupt it)."""
         with self._lock:
-            if node not in self.killed and self.db.process_state(node) in DEAD:
+            expected = node in self.killed
+        if not expected:
+            if not self.dead(node):
+                return
+            with self._lock:
                 self._died(node, "found dead when restarting")
         self.db.start(node)
         with self._lock:
@@ -50,6 +66,8 @@ class ProcessWatch:
         """Note every node whose process is dead though no nemesis killed it; returns all deaths so far."""
         for node in nodes:
             with self._lock:
-                if node not in self.killed and self.db.process_state(node) in DEAD:
+                expected = node in self.killed
+            if not expected and self.dead(node):
+                with self._lock:
                     self._died(node, "found dead at the end of the run")
         return self.deaths

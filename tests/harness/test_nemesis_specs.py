@@ -133,11 +133,13 @@ class _Processes:
 
     def __init__(self) -> None:
         self.alive = dict.fromkeys(NODES, True)
+        self.starts: list[str] = []
 
     def kill(self, node: str) -> None:
         self.alive[node] = False
 
     def start(self, node: str) -> None:
+        self.starts.append(node)
         self.alive[node] = True
 
     def process_state(self, node: str) -> str | None:
@@ -150,11 +152,14 @@ class _Processes:
 def test_a_process_that_died_on_its_own_is_told_from_one_the_nemesis_killed() -> None:
     db = _Processes()
     watch = ProcessWatch(db)
+    watch.dead = lambda node, checks=3, gap_s=0.3: ProcessWatch.dead(watch, node, checks, 0)  # no waiting here
     watch.kill("n1")
     db.alive["n2"] = False  # crashed by itself
     watch.start("n1")
     watch.start("n2")  # the heal restarts it, but notices
     db.alive["n3"] = False
+    watch.start("n4")  # running: not started twice
+    assert db.starts == ["n1", "n2"]
     deaths = watch.survey(NODES)
     assert [(d["node"], d["how"]) for d in deaths] == [("n2", "found dead when restarting"),
                                                       ("n3", "found dead at the end of the run")]

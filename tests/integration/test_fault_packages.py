@@ -140,17 +140,19 @@ def test_crash_after_replicate_plays_the_figure_8_sequence(five: Cluster) -> Non
     whole(five, watch)
 
 
-def test_kill_during_election_kills_leaders_and_bounces_voters(five: Cluster) -> None:
+def test_kill_during_election_crashes_the_voters_and_wakes_a_rival_in_the_same_term(five: Cluster) -> None:
     nemesis, watch = build(five, "kill-during-election", 4)
     pids = {n: five.db.pid(n) for n in five.addresses}
     try:
         done = nemesis.inject()
-        kills = [s for s in done["steps"] if s["step"] == "kill"]
-        bounces = [s for s in done["steps"] if s["step"] == "bounce"]
-        assert len(bounces) == 6 and kills, done["steps"]
-        assert all(k["leader"] == k["nodes"][0] for k in kills)
-        hit = {n for s in kills + bounces for n in s["nodes"]}
-        assert all(five.db.pid(n) != pids[n] for n in hit), "every node hit runs as a new process"
+        steps = [s["step"] for s in done["steps"]]
+        assert steps == ["pause", "kill", "elected", "isolate", "bounce", "resume", "leaders"], done["steps"]
+        winner, rival, old = done["elected"], done["rival"], done["leader"]
+        assert winner not in (rival, old) and rival != old and done["term"] > done["term_before"]
+        assert sorted(done["voters"]) == sorted(set(five.addresses) - {winner, rival, old})
+        assert all(five.db.pid(n) != pids[n] for n in done["voters"]), "every voter runs as a new process"
+        assert five.db.process_state(old) is None, "the old leader stays dead until the heal"
+        assert done["same_term_leaders"] == [winner], "a correct voter remembers its vote: no rival wins that term"
     finally:
         nemesis.heal()
     whole(five, watch)
