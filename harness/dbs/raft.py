@@ -146,7 +146,7 @@ SEEDED_BUGS: tuple[dict[str, Any], ...] = (
     _exposes("volatile-log", "kill:all"),
     _exposes("no-election-restriction", "lag-then-kill"),
     _exposes("lease-skew", "isolate-then-skew", "read-mode=lease"),
-    _exposes("forget-vote", "kill-during-election", "pre-vote=false", "election-timeout-ms=100:200"),
+    _exposes("forget-vote", "kill-during-election", "pre-vote=false", "election-timeout-ms=3000:6000"),
     _exposes("commit-old-term", "crash-after-replicate"),
 )
 assert {b["name"] for b in SEEDED_BUGS} == set(BUGS), "every seeded bug has a way to expose it"
@@ -199,10 +199,11 @@ class RaftDB(DaemonDB, Primaries, LibfaketimeClock):
     def connect(self, node: str, timeout: float) -> RaftConnection:
         return RaftConnection(node, self.addresses, timeout)
 
-    def statuses(self, timeout: float = 1.0) -> dict[str, dict[str, Any]]:
-        """Each reachable node's own view (role, term, leader); unreachable nodes are left out."""
+    def statuses(self, timeout: float = 1.0, nodes: list[str] | None = None) -> dict[str, dict[str, Any]]:
+        """Each reachable node's own view (role, term, leader), of `nodes` (default all); unreachable
+        nodes are left out."""
         out = {}
-        for node in self.addresses:
+        for node in nodes if nodes is not None else self.addresses:
             conn = RaftConnection(node, self.addresses, timeout)
             try:
                 out[node] = conn.status()

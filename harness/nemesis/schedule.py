@@ -130,7 +130,8 @@ def as_ran(events: Sequence[Any]) -> list[dict[str, Any]]:
                  "applied_s": None if fault.applied is None else round(fault.applied / 1e9, 3),
                  "stop_s": None if fault.end is None else round(fault.end / 1e9, 3)}
         entry |= {k: v[k] for k in ("kind", "target", "nodes", "leader", "leaders_at_start", "shape", "grudge",
-                                    "mode", "offsets", "offset", "fault", "attempts", "steps") if k in v}
+                                    "mode", "offsets", "offset", "fault", "attempts", "candidate", "term",
+                                    "voters", "same_term_leaders", "steps") if k in v}
         if fault.error is not None:
             entry["error"] = fault.error
         out.append(entry)

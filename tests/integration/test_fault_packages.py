@@ -140,21 +140,24 @@ def test_crash_after_replicate_plays_the_figure_8_sequence(five: Cluster) -> Non
     whole(five, watch)
 
 
-def test_kill_during_election_crashes_the_voters_and_wakes_a_rival_in_the_same_term(five: Cluster) -> None:
+def test_kill_during_election_crashes_the_voters_and_the_old_leader_campaigns_in_their_term(five: Cluster) -> None:
     nemesis, watch = build(five, "kill-during-election", 4)
     pids = {n: five.db.pid(n) for n in five.addresses}
     try:
         done = nemesis.inject()
         steps = [s["step"] for s in done["steps"]]
-        assert steps == ["pause", "kill", "elected", "isolate", "bounce", "resume", "leaders"], done["steps"]
-        winner, rival, old = done["elected"], done["rival"], done["leader"]
-        assert winner not in (rival, old) and rival != old and done["term"] > done["term_before"]
-        assert sorted(done["voters"]) == sorted(set(five.addresses) - {winner, rival, old})
-        assert all(five.db.pid(n) != pids[n] for n in done["voters"]), "every voter runs as a new process"
-        assert five.db.process_state(old) is None, "the old leader stays dead until the heal"
-        assert done["same_term_leaders"] == [winner], "a correct voter remembers its vote: no rival wins that term"
+        assert steps == ["delay", "kill", "voted", "kill", "restart", "restart", "unmute", "leaders"], done["steps"]
+        old = done["leader"]
+        assert done["steps"][0]["nodes"] == sorted(set(five.addresses) - {old})
+        assert set(done["steps"][0]["mechanism"].values()) <= {"netem", "nfqueue-delayer"}
+        assert five.db.pid(old) != pids[old], "the old leader was killed and restarted"
+        if done["candidate"] is not None:  # an election was seen (split votes can hide it)
+            assert done["term"] > done["term_before"] and len(done["voters"]) >= 2
+            assert all(five.db.pid(n) != pids[n] for n in done["voters"]), "every voter runs as a new process"
+        assert len(done["same_term_leaders"]) <= 1, "a correct voter remembers its vote: one leader per term"
     finally:
-        nemesis.heal()
+        healed = nemesis.heal()
+    assert healed["packet"] is True
     whole(five, watch)
 
 
