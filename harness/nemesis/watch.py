@@ -28,10 +28,24 @@ class ProcessWatch:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.db, name)
 
-    def kill(self, node: str) -> None:
+    def kill(self, node: str, tries: int = 3) -> None:
+        """SIGKILL the node's process, and make sure it is gone: on a loaded engine reading the pidfile
+        now and then comes back empty, the signal goes nowhere, and a later start would put a second
+        process beside the first (which then fails to bind its ports)."""
         with self._lock:
             self.killed.add(node)
-        self.db.kill(node)
+        for _ in range(tries):
+            self.db.kill(node)
+            if self.dead(node, checks=2, gap_s=0.1):
+                return
+
+    def pause(self, node: str, tries: int = 3) -> None:
+        """SIGSTOP the node's process, making sure it stopped (as `kill` does)."""
+        for _ in range(tries):
+            self.db.pause(node)
+            if self.db.process_state(node) == "T":
+                return
+            time.sleep(0.1)
 
     def dead(self, node: str, checks: int = 3, gap_s: float = 0.3) -> bool:
         """Whether the node's process is gone, asked `checks` times: on a loaded engine an exec now and

@@ -174,3 +174,18 @@ def test_node_log_scan_finds_tracebacks_and_panics(tmp_path: Path) -> None:
     found = scan({n: tmp_path / "nodes" / n for n in ("n1", "n2", "n3")})
     assert [(f["node"], f["line"]) for f in found] == [("n1", 2), ("n3", 1)]
     assert found[0]["file"] == "nodes/n1/node.log"
+
+
+def test_every_seeded_bug_has_the_arguments_that_expose_it_and_they_make_a_test() -> None:
+    from harness.dbs.raft import SEEDED_BUGS, without_bug
+    from harness.test import RunOptions, make_test
+    from nodes.raft.core import BUGS
+
+    assert {b["name"] for b in SEEDED_BUGS} == set(BUGS), "a seeded bug without a row in harness/dbs/raft.py"
+    for bug in SEEDED_BUGS:
+        args = bug["args"]
+        assert not {"--nodes", "--time-limit", "--seed"} & set(args)
+        opts = [args[i + 1] for i, a in enumerate(args) if a == "--db-opt"]
+        assert f"bug={bug['name']}" in opts and f"bug={bug['name']}" not in without_bug(args)
+        make_test(db=args[args.index("--db") + 1], db_opts=opts, workload=args[args.index("--workload") + 1],
+                  nemesis=args[args.index("--nemesis") + 1], options=RunOptions(nodes=5))
