@@ -2,6 +2,7 @@
 correct node is (wrongly) found invalid under the same faults.
 
     .venv/bin/python -m benchmarks.detection --runs 10 --time-limit 60 --nodes 5 [--bugs a,b] [--no-controls]
+    .venv/bin/python -m benchmarks.detection --table results/detection.jsonl ...   (the table of past runs)
 
 The bugs and the arguments that expose each come from `harness list --db raft --json` (the table
 lives beside the bugs, in harness/dbs/raft.py), so this measures exactly what a user would run.
@@ -88,7 +89,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--results", type=Path, default=Path("results/detection"), help="where runs keep their results")
     p.add_argument("--out", type=Path, default=Path("results/detection.jsonl"), help="one JSON line per finished run")
     p.add_argument("--harness", default=str(Path(sys.executable).with_name("harness")), help="the harness command")
+    p.add_argument("--table", nargs="+", type=Path, metavar="JSONL",
+                   help="run nothing: print the table of runs already recorded in these --out files")
     o = p.parse_args(argv)
+    if o.table:
+        done = [json.loads(line) for path in o.table for line in path.read_text().splitlines() if line.strip()]
+        print(table(done))
+        return 0
     bugs = bug_table(o.harness)
     if o.bugs:
         wanted = set(o.bugs.split(","))
