@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from harness.nemesis.base import HealError
-from harness.nemesis.grudges import SHAPES, Grudge, check_grudge, shapes_for
+from harness.nemesis.grudges import SHAPE_ALIASES, SHAPES, Grudge, check_grudge, shapes_for
 from harness.nemesis.parallel import on_nodes
 from harness.nemesis.targets import no_leader
 from harness.remote.base import Remote, RemoteError, shell
@@ -58,7 +58,7 @@ class PartitionNemesis:
         self.peer_port = peer_port or CLOSED_PORT
         self.rng = rng
         self.primaries = primaries
-        self.shapes = list(shapes) if shapes is not None else shapes_for(len(addresses))
+        self.shapes = [SHAPE_ALIASES.get(s, s) for s in shapes] if shapes is not None else shapes_for(len(addresses))
         unknown = [s for s in self.shapes if s not in SHAPES]
         if unknown or not self.shapes:
             raise ValueError(f"unknown partition shapes {unknown}; known: {', '.join(SHAPES)}")
