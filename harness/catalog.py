@@ -19,10 +19,11 @@ from harness.test import DB_KIND, WORKLOAD_KIND
 def _db(name: str, cls: type | str) -> dict[str, Any]:
     if isinstance(cls, str):
         return {"name": name, "error": cls}
+    seeded = {"bugs": list(cls.bugs)} if getattr(cls, "bugs", None) else {}
     return {"name": name, "description": cls.description, "abilities": declared(cls),
             "client_operations": sorted(m for m in dir(cls.connection) if not m.startswith("_")
                                         and callable(getattr(cls.connection, m))),
-            "min_nodes": cls.min_nodes, "options": describe(cls.options)}
+            "min_nodes": cls.min_nodes, "options": describe(cls.options), **seeded}
 
 
 def _workload(name: str, cls: type | str) -> dict[str, Any]:
@@ -77,9 +78,16 @@ def render(data: dict[str, Any]) -> str:
                 lines.append(f"    needs: {', '.join(part['requires'])}")
             if part.get("tools"):
                 lines.append(f"    runs on the nodes: {', '.join(part['tools'])}")
+            if part.get("args"):
+                lines.append(f"    {part['name']}:{'|'.join(part['args'])}")
+            if part.get("rhythm"):
+                lines.append("    rhythm: " + ", ".join(f"{k} {v:g} s" for k, v in part["rhythm"].items() if v))
             if part.get("options"):
                 lines.append("    options:")
                 lines += _options(part["options"])
+            if part.get("bugs"):
+                lines.append("    seeded bugs, and the harness run arguments that expose each:")
+                lines += [f"      {b['name']}: {' '.join(b['args'])}" for b in part["bugs"]]
         lines.append("")
     return "\n".join(lines).rstrip()
 

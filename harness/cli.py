@@ -482,7 +482,9 @@ each part's options. Examples:
 
   harness run --nemesis partition
   harness run --db etcd --nemesis partition,kill
-  harness run --db raft --db-opt bug=stale-read --nemesis partition
+  harness run --db raft --db-opt bug=stale-read --nemesis partition:leader
+  harness run --nemesis kill:majority,pause:followers,partition:n1+n2
+  harness run --bug no-election-restriction --nemesis lag-then-kill   (a fault package)
   harness run --db ./mydb.py:MyDB --nemesis partition,pause
 """
 
@@ -520,18 +522,20 @@ def build_parser() -> argparse.ArgumentParser:
     parts.add_argument("--workload-opt", action="append", default=[], metavar="KEY=VALUE",
                        help="an option of the workload (repeatable)")
     parts.add_argument("--nemesis", default="partition",
-                       help="faults to inject, a comma list of partition, packet, kill, pause, clock; "
-                       "or all, or none (default partition)")
+                       help="faults to inject, a comma list of NAME or NAME:TARGET: partition[:SHAPE], packet, kill, "
+                       "pause, clock (targets one, minority, majority, all, leader, followers, random or nodes "
+                       "n1+n3; shapes halves, one, leader, majorities-ring, bridge) or a fault package such as "
+                       "lag-then-kill; or all, or none (default partition; `harness list --nemesis`)")
     shape = r.add_argument_group("how the run goes")
     shape.add_argument("--nodes", type=_positive(int), help="cluster size (default 5, or the hosts in --nodes-file)")
     shape.add_argument("--time-limit", type=_positive(float), default=60.0, help="seconds of workload (default 60)")
-    shape.add_argument("--nemesis-interval", type=_positive(float), default=10.0,
+    shape.add_argument("--nemesis-interval", type=_positive(float),
                        help="seconds between a fault and its heal, and between a heal and the next fault "
-                       "(default 10)")
+                       "(default: the fault package's own, see `harness list --nemesis`; else 10)")
     shape.add_argument("--concurrency", type=_positive(int), default=10, help="client processes (default 10)")
     shape.add_argument("--rate", type=_positive(float), default=100.0, help="target operations per second")
-    shape.add_argument("--op-timeout", type=_positive(float), default=5.0,
-                       help="client timeout per operation, s (default 5)")
+    shape.add_argument("--op-timeout", type=_positive(float),
+                       help="client timeout per operation, s (default: the fault package's own; else 5)")
     shape.add_argument("--seed", type=int, help="seed for every random choice (default: random, recorded)")
     where = r.add_argument_group("where the nodes run (default: fresh Docker containers)")
     where.add_argument("--subnet", help="the cluster network's subnet (default 10.231.0.0/24)")

@@ -26,13 +26,16 @@ from types import FrameType
 from typing import Any
 
 from checkers.history import HistoryWriter, read_history
+from harness.dbs.abilities import Primaries, Process
 from harness.dbs.base import DB
 from harness.edn_export import jsonl_to_edn
 from harness.errors import HarnessError, UsageError
 from harness.interpreter import Interpreter
 from harness.nemesis.base import HealError
 from harness.nemesis.registry import build_nemesis, check_tools, prepare
-from harness.nemesis.schedule import Schedule
+from harness.nemesis.schedule import Schedule, as_ran
+from harness.nemesis.watch import ProcessWatch
+from harness.node_logs import scan
 from harness.progress import Progress
 from harness.remote.base import RemoteError
 from harness.report.data import summarise_faults
@@ -115,6 +118,7 @@ def _run(test: Test, run_dir: RunDir, say: Callable[[str], None], progress: Prog
     history = HistoryWriter(run_dir.history)
     timings: dict[str, float] = {}
     schedule: Schedule | None = None
+    watch = ProcessWatch(db) if isinstance(db, Process) else None
     interp: Interpreter | None = None
     bound = False
     problems: list[str] = []
@@ -139,7 +143,7 @@ def _run(test: Test, run_dir: RunDir, say: Callable[[str], None], progress: Prog
             + f", in {timings['cluster_ready_s']:.1f} s; running {workload.name} for {o.time_limit:g} s")
 
         rng = random.Random(f"{o.seed}:nemesis")
-        nemeses = build_nemesis(test.nemesis, nodes.remote, db, nodes.addresses, rng)
+        nemeses = build_nemesis(test.nemesis, nodes.remote, db, nodes.addresses, rng, watch)
         generator = Generator(workload.next_op, o.seed, o.concurrency, o.rate)
         interp = Interpreter(history, generator, workload.invoke, lambda node: db.connect(node, o.op_timeout),
                              nodes.names)
@@ -152,7 +156,8 @@ def _run(test: Test, run_dir: RunDir, say: Callable[[str], None], progress: Prog
         workload_started = time.monotonic()
         interp.start(o.time_limit)
         if nemeses:
-            schedule = Schedule(nemeses, history, o.nemesis_interval, rng)
+            schedule = Schedule(nemeses, history, o.nemesis_interval, rng,
+                                db.primaries if isinstance(db, Primaries) else None)
             schedule.start()
         with progress.workload(history, o.time_limit) if progress else nullcontext():
             interp.join(o.time_limit + o.op_timeout + 10)
@@ -166,17 +171,30 @@ def _run(test: Test, run_dir: RunDir, say: Callable[[str], None], progress: Prog
         log.exception("run failed")
     finally:
         with _signals(signal.SIG_IGN):
-            problems += _teardown(test, db if bound else None, interp, schedule, history, run_dir,
+            problems += _teardown(test, db if bound else None, interp, schedule, watch, history, run_dir,
                                   recover=interrupted is None and failure is None)
 
+    findings = scan({n: run_dir.node_dir(n) for n in db.nodes.names}) if bound else []
+    problems += _deaths(watch, findings)
     jsonl_to_edn(run_dir.history, run_dir.history_edn)
-    results = _check(test, run_dir, run_id, timings, interp, problems, interrupted, failure, refused)
+    results = _check(test, run_dir, run_id, timings, interp, problems, interrupted, failure, refused, findings)
     write_report(run_dir.path)
     return RunOutcome(run_dir.path, results)
 
 
+def _deaths(watch: ProcessWatch | None, findings: list[dict[str, Any]]) -> list[str]:
+    """A problem for each node process that died though no nemesis killed it, quoting its log."""
+    problems = []
+    for death in watch.deaths if watch is not None else []:
+        last = [f for f in findings if f["node"] == death["node"]][-1:]
+        problems.append(f"{death['node']}: the node process died on its own (not killed by the nemesis; "
+                        f"{death['how']}, {death['at_s']:g} s into the run)"
+                        + (f"; its log, {last[0]['file']}:{last[0]['line']}: {last[0]['text']}" if last else ""))
+    return problems
+
+
 def _teardown(test: Test, db: DB | None, interp: Interpreter | None, schedule: Schedule | None,
-              history: HistoryWriter, run_dir: RunDir, recover: bool) -> list[str]:
+              watch: ProcessWatch | None, history: HistoryWriter, run_dir: RunDir, recover: bool) -> list[str]:
     """Stop the clients, heal every fault, run the final operations if all is well, keep the logs,
     and give the nodes back. Returns problems instead of raising, so every step is attempted."""
     o = test.options
@@ -186,6 +204,12 @@ def _teardown(test: Test, db: DB | None, interp: Interpreter | None, schedule: S
         interp.join(o.op_timeout + 5)
     if schedule is not None:
         schedule.stop()
+    if watch is not None and db is not None:
+        try:
+            watch.survey(db.nodes.names)  # before the final heal restarts what the nemesis killed
+        except (HarnessError, RemoteError) as e:
+            log.warning("cannot survey the node processes: %s", e)
+    if schedule is not None:
         problems += schedule.errors
         try:
             schedule.final_heal()
@@ -216,7 +240,8 @@ def _teardown(test: Test, db: DB | None, interp: Interpreter | None, schedule: S
 
 
 def _check(test: Test, run_dir: RunDir, run_id: str, timings: dict[str, float], interp: Interpreter | None,
-           problems: list[str], interrupted: str | None, failure: str | None, refused: bool) -> dict[str, Any]:
+           problems: list[str], interrupted: str | None, failure: str | None, refused: bool,
+           findings: list[dict[str, Any]]) -> dict[str, Any]:
     """Judge the history and write results.json. A run that failed before its workload began has no
     history worth judging: its verdict is unknown, and `failure` says why (exit 255, not a verdict;
     254 if `refused`: the user's setup cannot work, e.g. a node lacks a tool a fault needs)."""
@@ -243,12 +268,14 @@ def _check(test: Test, run_dir: RunDir, run_id: str, timings: dict[str, float], 
         "platform": platform,
         "versions": versions(platform.get("engine")),
         "faults": summarise_faults(events),
+        "schedule": as_ran(events),
         "interrupted": interrupted is not None,
         "interrupted_by": interrupted,
         "failure": failure,
         "unknown_cause": unknown,
         "refused": refused,
         "problems": problems,
+        "node_logs": findings,
         "timings": timings,
         "counts": _counts(events),
         "checkers": checkers,

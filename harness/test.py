@@ -21,7 +21,7 @@ from harness import plugins
 from harness.dbs import BUILTIN as BUILTIN_DBS
 from harness.dbs.base import DB
 from harness.errors import UsageError
-from harness.nemesis.registry import check_abilities, parse_nemesis
+from harness.nemesis.registry import check_abilities, check_nodes, parse_nemesis, rhythm
 from harness.platform import DockerPlatform, Platform
 from workloads import BUILTIN as BUILTIN_WORKLOADS
 from workloads.base import Workload
@@ -32,6 +32,8 @@ DEFAULT_DB = "raft"
 DEFAULT_WORKLOAD = "register"
 MAX_CONCURRENCY = 1000  # client threads; more would exhaust the harness, not the system
 MAX_SECONDS = 7 * 24 * 3600
+DEFAULT_INTERVAL = 10.0
+DEFAULT_OP_TIMEOUT = 5.0
 
 
 @dataclass
@@ -40,14 +42,21 @@ class RunOptions:
 
     nodes: int = 5
     time_limit: float = 60.0
-    nemesis_interval: float = 10.0
+    nemesis_interval: float | None = None  # None: the fault package's own, else DEFAULT_INTERVAL
     concurrency: int = 10
     rate: float = 100.0
-    op_timeout: float = 5.0
+    op_timeout: float | None = None  # None: the fault package's own, else DEFAULT_OP_TIMEOUT
     recovery_time: float = 30.0
     ready_timeout: float = 60.0
     seed: int = field(default_factory=lambda: secrets.randbelow(2**31))
     results_root: Path = Path("results")
+
+    def settle(self, preferred: dict[str, float]) -> None:
+        """Fill the rhythm left unset: what the fault packages prefer (`preferred`), else the defaults."""
+        if self.nemesis_interval is None:
+            self.nemesis_interval = preferred.get("interval", DEFAULT_INTERVAL)
+        if self.op_timeout is None:
+            self.op_timeout = preferred.get("op_timeout", DEFAULT_OP_TIMEOUT)
 
     def check(self) -> None:
         """Finite, positive and sane, or a UsageError naming the option."""
@@ -125,6 +134,8 @@ def make_test(
     `db_opts`/`workload_opts` are "KEY=VALUE" strings; `nemesis` a comma list or names.
     """
     options = options or RunOptions()
+    names = parse_nemesis(nemesis) if isinstance(nemesis, str) else parse_nemesis(",".join(nemesis))
+    options.settle(rhythm(names))
     options.check()
     db_class = plugins.load(DB_KIND, db)
     workload_class = plugins.load(WORKLOAD_KIND, workload)
@@ -140,9 +151,10 @@ def make_test(
     if lacking:
         raise UsageError(f"workload {workload_class.name} needs the client operation(s) {', '.join(lacking)}, "
                          f"which db {db_class.name}'s client ({getattr(client, '__name__', client)}) does not have")
-    names = parse_nemesis(nemesis) if isinstance(nemesis, str) else parse_nemesis(",".join(nemesis))
     check_abilities(names, the_db)
     platform = platform or DockerPlatform()
+    if isinstance(platform, DockerPlatform):  # its nodes are n1..nN: named targets can be checked now
+        check_nodes(names, [f"n{i}" for i in range(1, options.nodes + 1)])
     test_name = name or f"{db_class.name}-{workload_class.name}"
     test = Test(test_name, the_db, the_workload, names, platform, options, db, workload, tuple(db_opts),
                 tuple(workload_opts), argv)

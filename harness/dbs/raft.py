@@ -132,6 +132,41 @@ class RaftConnection:
                 self._sock, self._sock_node, self._buf = None, None, b""
 
 
+def _exposes(bug: str, nemesis: str, *db_opts: str, workload: str = "register") -> dict[str, Any]:
+    opts = [a for o in (f"bug={bug}", *db_opts) for a in ("--db-opt", o)]
+    return {"name": bug, "args": ["--db", "raft", *opts, "--workload", workload, "--nemesis", nemesis]}
+
+
+# Each seeded bug (nodes/BUGS.md) and the `harness run` arguments that expose it (without
+# --nodes, --time-limit and --seed), for `harness list --db raft --json` and
+# benchmarks/detection.py. The fault packages bring their own rhythm (interval, client timeout).
+# Rows for bugs this node does not have (yet) are left out, so the table always matches BUGS.
+_EXPOSED_BY = (
+    _exposes("stale-read", "partition:leader"),
+    _exposes("early-ack", "partition:leader"),
+    _exposes("volatile-log", "kill:all"),
+    _exposes("no-election-restriction", "lag-then-kill"),
+    _exposes("lease-skew", "isolate-then-skew", "read-mode=lease"),
+    _exposes("forget-vote", "kill-during-election", "pre-vote=false", "election-timeout-ms=3000:6000"),
+    _exposes("commit-old-term", "crash-after-replicate"),
+    _exposes("split-txn", "none", workload="bank"),
+    _exposes("uncommitted-read", "partition:leader", workload="list-append"),
+)
+SEEDED_BUGS: tuple[dict[str, Any], ...] = tuple(b for b in _EXPOSED_BY if b["name"] in BUGS)
+
+
+def without_bug(args: list[str]) -> list[str]:
+    """A bug's arguments with its `--db-opt bug=...` pair removed: the control run for those faults."""
+    out: list[str] = []
+    pairs = iter(enumerate(args))
+    for i, a in pairs:
+        if a == "--db-opt" and i + 1 < len(args) and args[i + 1].startswith("bug="):
+            next(pairs)
+            continue
+        out.append(a)
+    return out
+
+
 class RaftDB(DaemonDB, Primaries, LibfaketimeClock):
     """Lifecycle, process control, leader discovery and the clock hook for nodes/raft."""
 
@@ -148,6 +183,7 @@ class RaftDB(DaemonDB, Primaries, LibfaketimeClock):
                parse=number_range(1, 600_000), metavar="LOW:HIGH"),
     )
     connection = RaftConnection
+    bugs = SEEDED_BUGS
     min_nodes = 3
     peer_port = PEER_PORT
     data_dir = "/var/lib/raft"
@@ -166,10 +202,11 @@ class RaftDB(DaemonDB, Primaries, LibfaketimeClock):
     def connect(self, node: str, timeout: float) -> RaftConnection:
         return RaftConnection(node, self.addresses, timeout)
 
-    def statuses(self, timeout: float = 1.0) -> dict[str, dict[str, Any]]:
-        """Each reachable node's own view (role, term, leader); unreachable nodes are left out."""
+    def statuses(self, timeout: float = 1.0, nodes: list[str] | None = None) -> dict[str, dict[str, Any]]:
+        """Each reachable node's own view (role, term, leader), of `nodes` (default all); unreachable
+        nodes are left out."""
         out = {}
-        for node in self.addresses:
+        for node in nodes if nodes is not None else self.addresses:
             conn = RaftConnection(node, self.addresses, timeout)
             try:
                 out[node] = conn.status()

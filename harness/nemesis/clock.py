@@ -22,7 +22,7 @@ from typing import Any
 from harness.errors import UsageError
 from harness.nemesis.base import HealError
 from harness.nemesis.parallel import on_nodes
-from harness.nemesis.targets import TARGETS, pick_any
+from harness.nemesis.targets import DEFAULT_TARGETS, choose, no_leader
 from harness.remote.base import Remote, RemoteError
 
 STROBE_PID = "/var/run/harness-strobe.pid"
@@ -54,7 +54,7 @@ class ClockNemesis:
     name = "clock"
 
     def __init__(self, remote: Remote, db: Any, nodes: Sequence[str], rng: random.Random,
-                 targets: Sequence[str] = TARGETS, primaries: Callable[[], list[str]] = list) -> None:
+                 targets: Sequence[str] = DEFAULT_TARGETS, primaries: Callable[[], list[str]] = no_leader) -> None:
         """`db` must have the ClockHook ability switched on (`faketime_file` names the offset file its
         processes read) and Process (the nemesis measures through the process's pid)."""
         self.file: str | None = getattr(db, "faketime_file", None)
@@ -114,8 +114,9 @@ class ClockNemesis:
 
     def inject(self) -> dict[str, Any]:
         mode = self.rng.choice(MODES)
-        target, nodes = pick_any(self.nodes, self.rng, self.primaries, self.targets)
-        done: dict[str, Any] = {"kind": "clock", "mode": mode, "target": target, "nodes": nodes}
+        aim = choose(self.targets, self.nodes, self.rng, self.primaries)
+        nodes = aim["nodes"]
+        done: dict[str, Any] = {"kind": "clock", "mode": mode, **aim}
         if mode == "bump":
             offsets = {node: bump_offset(self.rng) for node in nodes}
             on_nodes(nodes, lambda node: self.set_offset(node, offsets[node]))

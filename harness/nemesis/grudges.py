@@ -10,6 +10,8 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
+from harness.nemesis.targets import wait_leader
+
 Grudge = dict[str, list[str]]
 
 
@@ -97,9 +99,10 @@ def shape_one(nodes: list[str], rng: random.Random, primaries: Callable[[], list
     return grudge_of(components), {"components": components}
 
 
-def shape_primary(nodes: list[str], rng: random.Random, primaries: Callable[[], list[str]]) -> tuple[Grudge, dict]:
-    """Isolate the node that currently leads; with no leader known, a random node instead (and say so)."""
-    leaders = sorted(set(primaries()) & set(nodes))
+def shape_leader(nodes: list[str], rng: random.Random, primaries: Callable[[], list[str]]) -> tuple[Grudge, dict]:
+    """Isolate the node that leads now; with no leader known within a few seconds, a random node
+    instead (and say so)."""
+    leaders = wait_leader(primaries, nodes)
     node = rng.choice(leaders) if leaders else rng.choice(sorted(nodes))
     components = isolate(nodes, node)
     return grudge_of(components), {"components": components, "leader": leaders[0] if leaders else None}
@@ -117,10 +120,14 @@ def shape_bridge(nodes: list[str], rng: random.Random, primaries: Callable[[], l
 SHAPES: dict[str, Shape] = {
     "halves": shape_halves,
     "one": shape_one,
-    "primary": shape_primary,
+    "leader": shape_leader,
     "majorities-ring": shape_ring,
     "bridge": shape_bridge,
 }
+
+
+SHAPE_ALIASES = {"primary": "leader", "primaries": "leader"}
+LEADER_SHAPES = ("leader",)
 
 
 def shapes_for(count: int) -> list[str]:

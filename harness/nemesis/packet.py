@@ -33,7 +33,7 @@ from harness.errors import HarnessError
 from harness.nemesis.base import HealError
 from harness.nemesis.parallel import on_nodes
 from harness.nemesis.partition import CLOSED_PORT
-from harness.nemesis.targets import pick_any
+from harness.nemesis.targets import choose, no_leader
 from harness.remote.base import Remote, RemoteError, shell
 
 FAULTS = ("delay", "loss", "duplicate", "reorder", "corrupt", "bandwidth")
@@ -104,7 +104,7 @@ class PacketNemesis:
         addresses: dict[str, str],
         peer_port: int | None,
         rng: random.Random,
-        primaries: Callable[[], list[str]] = list,
+        primaries: Callable[[], list[str]] = no_leader,
         faults: Sequence[str] = FAULTS,
         targets: Sequence[str] = TARGETS,
     ) -> None:
@@ -209,10 +209,11 @@ class PacketNemesis:
     def inject(self) -> dict[str, Any]:
         fault = self.rng.choice(self.faults)
         params = draw(fault, self.rng)
-        target, nodes = pick_any(list(self.addresses), self.rng, self.primaries, self.targets)
+        aim = choose(self.targets, list(self.addresses), self.rng, self.primaries)
+        nodes = aim["nodes"]
         seeds = {node: self.rng.randrange(2**31) for node in nodes}  # drawn here: the threads below race
         mechanisms = on_nodes(nodes, lambda node: self.apply(node, fault, params, seeds[node]))
-        done: dict[str, Any] = {"kind": "packet", "fault": fault, **params, "target": target, "nodes": nodes,
+        done: dict[str, Any] = {"kind": "packet", "fault": fault, **params, **aim,
                                 "mechanism": mechanisms}
         if fault in ("delay", "reorder"):
             peer = next(n for n in sorted(self.addresses) if n != nodes[0])

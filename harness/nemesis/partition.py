@@ -16,8 +16,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from harness.nemesis.base import HealError
-from harness.nemesis.grudges import SHAPES, Grudge, check_grudge, shapes_for
+from harness.nemesis.grudges import SHAPE_ALIASES, SHAPES, Grudge, check_grudge, shapes_for
 from harness.nemesis.parallel import on_nodes
+from harness.nemesis.targets import no_leader
 from harness.remote.base import Remote, RemoteError, shell
 
 # A refused connection proves the link as well as an accepted one: the peer's kernel answered.
@@ -46,18 +47,18 @@ class PartitionNemesis:
         addresses: dict[str, str],
         peer_port: int | None,
         rng: random.Random,
-        primaries: Callable[[], list[str]] = list,
+        primaries: Callable[[], list[str]] = no_leader,
         shapes: Sequence[str] | None = None,
         grudge: Grudge | None = None,
     ) -> None:
-        """`primaries` names the current leader(s) for the "primary" shape; `grudge`, if given,
+        """`primaries` names the current leader(s) for the "leader" shape; `grudge`, if given,
         replaces the random shapes with that one cut every time."""
         self.remote = remote
         self.addresses = addresses
         self.peer_port = peer_port or CLOSED_PORT
         self.rng = rng
         self.primaries = primaries
-        self.shapes = list(shapes) if shapes is not None else shapes_for(len(addresses))
+        self.shapes = [SHAPE_ALIASES.get(s, s) for s in shapes] if shapes is not None else shapes_for(len(addresses))
         unknown = [s for s in self.shapes if s not in SHAPES]
         if unknown or not self.shapes:
             raise ValueError(f"unknown partition shapes {unknown}; known: {', '.join(SHAPES)}")
@@ -77,6 +78,21 @@ class PartitionNemesis:
                 raise HealError(f"{node}: adding iptables rules failed: {r.stderr.strip()}")
 
         on_nodes([n for n in sorted(grudge) if grudge[n]], one)
+
+    def uncut(self, a: str, b: str) -> None:
+        """Delete one pair of DROP rules each way between two nodes, leaving every other cut (and any
+        second copy of this one, added by an overlapping grudge) in force."""
+
+        def one(pair: tuple[str, str]) -> None:
+            node, peer = pair
+            addr = self.addresses[peer]
+            rules = [shell(["iptables", "-w", "5", "-D", chain, flag, addr, "-j", "DROP"])
+                     for chain, flag in (("INPUT", "-s"), ("OUTPUT", "-d"))]
+            r = self.remote.exec(node, ["sh", "-c", " && ".join(rules)], timeout=30)
+            if not r.ok:
+                raise HealError(f"{node}: deleting the cut to {peer} failed: {r.stderr.strip()}")
+
+        on_nodes([(a, b), (b, a)], one)  # type: ignore[arg-type]
 
     def can_reach(self, source: str, target: str, timeout: float = 1.0) -> bool:
         """Whether `source` can open a TCP connection to `target`'s peer port right now."""

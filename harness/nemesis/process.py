@@ -17,7 +17,7 @@ from harness.dbs.abilities import Process
 from harness.errors import HarnessError
 from harness.nemesis.base import HealError
 from harness.nemesis.parallel import on_nodes
-from harness.nemesis.targets import TARGETS, pick_any
+from harness.nemesis.targets import DEFAULT_TARGETS, choose, no_leader
 from harness.remote.base import RemoteError
 
 
@@ -64,8 +64,9 @@ class _ProcessNemesis:
     name = ""
 
     def __init__(self, db: Process, nodes: Sequence[str], rng: random.Random,
-                 targets: Sequence[str] = TARGETS, primaries: Callable[[], list[str]] = list) -> None:
-        """`primaries` names the current leaders, for the "primaries" target."""
+                 targets: Sequence[str] = DEFAULT_TARGETS, primaries: Callable[[], list[str]] = no_leader) -> None:
+        """`targets` are drawn from per injection (one of them: always that); `primaries` names the
+        current leaders, for leader-relative targets."""
         self.db = db
         self.nodes = list(nodes)
         self.rng = rng
@@ -86,10 +87,11 @@ class KillNemesis(_ProcessNemesis):
         return _wait_state(self.db, node, {None, "Z"})
 
     def inject(self) -> dict[str, Any]:
-        target, nodes = pick_any(self.nodes, self.rng, self.primaries, self.targets)
+        aim = choose(self.targets, self.nodes, self.rng, self.primaries)
+        nodes = aim["nodes"]
         pids = {node: self.db.pid(node) for node in nodes}
         states = on_nodes(nodes, self._kill)
-        return {"kind": "kill", "target": target, "nodes": nodes, "pids": pids,
+        return {"kind": "kill", **aim, "pids": pids,
                 "verified": all(s in (None, "Z") for s in states.values()), "states": states}
 
 
@@ -103,7 +105,8 @@ class PauseNemesis(_ProcessNemesis):
         return _wait_state(self.db, node, {"T"})
 
     def inject(self) -> dict[str, Any]:
-        target, nodes = pick_any(self.nodes, self.rng, self.primaries, self.targets)
+        aim = choose(self.targets, self.nodes, self.rng, self.primaries)
+        nodes = aim["nodes"]
         states = on_nodes(nodes, self._pause)
-        return {"kind": "pause", "target": target, "nodes": nodes,
+        return {"kind": "pause", **aim,
                 "verified": all(s == "T" for s in states.values()), "states": states}

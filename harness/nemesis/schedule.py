@@ -35,8 +35,12 @@ class Schedule:
         history: HistoryWriter,
         interval: float,
         rng: random.Random,
+        leaders: Callable[[], list[str]] | None = None,
     ) -> None:
+        """`leaders`, if the system can say who leads, is asked before each injection and the
+        answer recorded with it (`leaders_at_start`), whatever the fault aims at."""
         self.nemeses = list(nemeses)
+        self.leaders = leaders
         if not self.nemeses:
             raise ValueError("a schedule needs at least one nemesis")
         self.history = history
@@ -49,10 +53,11 @@ class Schedule:
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._loop, name="nemesis", daemon=True)
 
-    def _record(self, f: str, action: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    def _record(self, f: str, action: Callable[[], dict[str, Any]], observe: bool = False) -> dict[str, Any]:
         self.history.append(NEMESIS, "invoke", f)
         try:
-            done = action()
+            seen = {"leaders_at_start": self.leaders()} if observe and self.leaders is not None else {}
+            done = {**action(), **seen}
         except Exception as e:
             self.history.append(NEMESIS, "info", f, error=str(e))
             raise
@@ -65,7 +70,7 @@ class Schedule:
                 self._deck = self.rng.sample(self.nemeses, len(self.nemeses))
             nemesis = self._deck.pop()
             self.active = nemesis
-            self._record(f"start-{nemesis.name}", nemesis.inject)
+            self._record(f"start-{nemesis.name}", nemesis.inject, observe=True)
 
     def heal(self) -> None:
         """Heal the fault in force (if any)."""
@@ -110,3 +115,24 @@ class Schedule:
             self.active = None
         if failures:
             raise HealError("final heal failed: " + " | ".join(failures))
+
+
+def as_ran(events: Sequence[Any]) -> list[dict[str, Any]]:
+    """The faults as they ran, for results.json: each one's name, start, applied and stop times
+    (seconds from the start of the history), the concrete nodes and targets it hit, the leader it
+    was aimed at and the leaders at the time, and a package's steps. What a replay needs."""
+    from harness.report.data import fault_windows
+
+    out = []
+    for fault in fault_windows(events):
+        v = fault.value if isinstance(fault.value, dict) else {}
+        entry = {"nemesis": fault.name, "start_s": round(fault.start / 1e9, 3),
+                 "applied_s": None if fault.applied is None else round(fault.applied / 1e9, 3),
+                 "stop_s": None if fault.end is None else round(fault.end / 1e9, 3)}
+        entry |= {k: v[k] for k in ("kind", "target", "nodes", "leader", "leaders_at_start", "shape", "grudge",
+                                    "mode", "offsets", "offset", "fault", "attempts", "candidate", "term",
+                                    "voters", "same_term_leaders", "steps") if k in v}
+        if fault.error is not None:
+            entry["error"] = fault.error
+        out.append(entry)
+    return out

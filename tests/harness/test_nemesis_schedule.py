@@ -13,7 +13,7 @@ from harness.errors import UsageError
 from harness.nemesis.base import HealError
 from harness.nemesis.clock import ClockNemesis, bump_offset, offset_text
 from harness.nemesis.packet import FAULTS, delayer_args, draw, netem_args
-from harness.nemesis.registry import KINDS, check_abilities, parse_nemesis, prepare
+from harness.nemesis.registry import BASIC, KINDS, check_abilities, parse_nemesis, prepare
 from harness.nemesis.schedule import Schedule
 
 
@@ -70,7 +70,8 @@ def test_final_heal_heals_all_even_when_one_fails_and_reports_it(tmp_path: Path)
 
 
 def test_parse_nemesis_lists_all_and_none() -> None:
-    assert parse_nemesis("all") == list(KINDS) == ["partition", "packet", "kill", "pause", "clock"]
+    assert parse_nemesis("all") == list(BASIC) == ["partition", "packet", "kill", "pause", "clock"]
+    assert set(BASIC) < set(KINDS), "the fault packages are asked for by name"
     assert parse_nemesis("kill, clock,kill") == ["kill", "clock"]
     assert parse_nemesis("none") == []
     with pytest.raises(UsageError, match="unknown nemesis bogus"):

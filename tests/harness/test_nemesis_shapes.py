@@ -17,7 +17,7 @@ from harness.nemesis.grudges import (
     random_halves,
     shapes_for,
 )
-from harness.nemesis.targets import TARGETS, pick, pick_any
+from harness.nemesis.targets import DEFAULT_TARGETS, no_leader, pick, pick_any
 
 NODES = ["n1", "n2", "n3", "n4", "n5"]
 
@@ -92,10 +92,10 @@ def test_every_shape_is_reproducible_from_the_seed(shape: str) -> None:
     assert set(grudge) == set(NODES) and symmetric(grudge)
 
 
-def test_primary_shape_isolates_the_leader_or_says_there_was_none() -> None:
-    _, detail = SHAPES["primary"](NODES, random.Random(1), lambda: ["n3"])
+def test_leader_shape_isolates_the_leader_or_says_there_was_none() -> None:
+    _, detail = SHAPES["leader"](NODES, random.Random(1), lambda: ["n3"])
     assert detail == {"components": [["n3"], ["n1", "n2", "n4", "n5"]], "leader": "n3"}
-    _, detail = SHAPES["primary"](NODES, random.Random(1), list)
+    _, detail = SHAPES["leader"](NODES, random.Random(1), no_leader)
     assert detail["leader"] is None and len(detail["components"][0]) == 1
 
 
@@ -120,13 +120,13 @@ def test_primaries_target_asks_for_the_leader_only_when_drawn() -> None:
 
     assert pick("primaries", NODES, random.Random(0), primaries) == ["n5"]
     assert pick("one", NODES, random.Random(0), primaries) and len(asked) == 1
-    assert len(pick("primaries", NODES, random.Random(0), list)) == 1, "no leader: one random node"
+    assert len(pick("primaries", NODES, random.Random(0), no_leader)) == 1, "no leader: one random node"
 
 
 def test_targets_are_reproducible_and_cover_every_kind() -> None:
     draws = [pick_any(NODES, random.Random(f"7:{i}"), lambda: ["n1"]) for i in range(100)]
     assert draws == [pick_any(NODES, random.Random(f"7:{i}"), lambda: ["n1"]) for i in range(100)]
-    assert {kind for kind, _ in draws} == set(TARGETS)
+    assert {kind for kind, _ in draws} == set(DEFAULT_TARGETS)
     assert all(nodes == sorted(set(nodes)) and nodes for _, nodes in draws)
     with pytest.raises(ValueError):
         pick("bogus", NODES, random.Random(0), list)
