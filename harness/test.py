@@ -19,9 +19,10 @@ from typing import Any
 from contract.options import OptionError
 from harness import plugins
 from harness.dbs import BUILTIN as BUILTIN_DBS
+from harness.dbs.abilities import missing
 from harness.dbs.base import DB
 from harness.errors import UsageError
-from harness.nemesis.registry import check_abilities, check_nodes, parse_nemesis, rhythm
+from harness.nemesis.registry import KINDS, check_abilities, check_nodes, parse_nemesis, rhythm, split
 from harness.platform import DockerPlatform, Platform
 from workloads import BUILTIN as BUILTIN_WORKLOADS
 from workloads.base import Workload
@@ -151,6 +152,10 @@ def make_test(
     if lacking:
         raise UsageError(f"workload {workload_class.name} needs the client operation(s) {', '.join(lacking)}, "
                          f"which db {db_class.name}'s client ({getattr(client, '__name__', client)}) does not have")
+    if isinstance(nemesis, str) and nemesis.strip() == "all":
+        # "all" is every basic fault this system can take: a Go binary gets no clock fault, a system
+        # without process control no kills (results.json lists what ran). Named faults are refused.
+        names = [n for n in names if not missing(the_db, KINDS[split(n)[0]].requires)]
     check_abilities(names, the_db)
     platform = platform or DockerPlatform()
     if isinstance(platform, DockerPlatform):  # its nodes are n1..nN: named targets can be checked now
