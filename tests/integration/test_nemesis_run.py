@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from checkers.history import read_history
-from harness.nemesis.registry import KINDS
+from harness.nemesis.registry import BASIC
 from harness.platform import DockerPlatform
 from harness.run import run
 from harness.test import RunOptions, make_test
@@ -37,13 +37,13 @@ def test_all_nemeses_run_is_valid_records_every_fault_and_leaves_nothing(
     events = [e for e in read_history(outcome.run_dir / "history.jsonl") if e.process == "nemesis"]
     done = [e for e in events if e.type == "info"]
     assert not [e for e in done if e.error], "no injection or heal failed"
-    for name in KINDS:
+    for name in BASIC:
         starts = [e.value for e in done if e.f == f"start-{name}"]
         stops = [e.value for e in done if e.f == f"stop-{name}"]
         assert starts, f"{name} was never injected"
         assert stops and stops[-1]["verified"] is True, f"{name} was not healed and verified at the end"
     # The final heal heals everything, last.
-    assert [e.f for e in done[-len(KINDS):]] == [f"stop-{name}" for name in KINDS]
+    assert [e.f for e in done[-len(BASIC):]] == [f"stop-{name}" for name in BASIC]
     # Every event says exactly what was done.
     for e in done:
         if e.f.startswith("start-"):
