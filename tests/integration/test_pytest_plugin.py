@@ -39,7 +39,7 @@ def test_a_broken_system_fails_with_the_story_and_a_replay_command(node_image, t
     assert "1 failed, 1 passed" in r.stdout, r.stdout[-3000:]
     assert "- harness -" in r.stdout, r.stdout[-3000:]  # the report section with the whole story
     assert "<harness INVALID (test_torn_transactions_are_caught, seed 4): bank:" in r.stdout, r.stdout[-3000:]
-    assert "read(s) of all balances are wrong" in r.stdout
+    assert "bad read(s) of all balances" in r.stdout and "balances sum to" in r.stdout
     assert "report: " in r.stdout and "report.html" in r.stdout
     assert "replay: harness run --db raft --workload bank --nemesis none --db-opt bug=split-txn" in r.stdout
     cases = {c.get("name"): c for c in ET.parse(junit).getroot().iter("testcase")}
