@@ -124,5 +124,5 @@ def test_harness_list_shows_every_part_and_options_as_json() -> None:
 def test_all_means_every_basic_fault_the_system_can_take() -> None:
     assert make_test(nemesis="all").nemesis == ["partition", "packet", "kill", "pause", "clock"]
     assert make_test(db="etcd", nemesis="all").nemesis == ["partition", "packet", "kill", "pause"]
-    with pytest.raises(UsageError, match="nemesis clock needs the clock hook.*etcd.*vDSO"):
+    with pytest.raises(UsageError, match=r"nemesis clock needs the clock hook.*etcd.*vDSO"):
         make_test(db="etcd", nemesis="partition,clock")

@@ -231,19 +231,24 @@ def test_kill_the_leader_then_heal_restarts_it_on_the_same_data(five: Cluster) -
     conn = db.connect(leader, 5)
     conn.write("nemesis-kill", 41)
     conn.close()
-    inode_before = five.remote.exec(leader, ["stat", "-c", "%i %s", f"{RaftDB.data_dir}/log.bin"]).stdout.split()
-    nemesis = KillNemesis(db, list(five.addresses), random.Random(4), targets=["primaries"])
+    # Leadership may move between here and the injection; the nemesis resolves "leader" when it injects.
+    inodes_before = {n: five.remote.exec(n, ["stat", "-c", "%i %s", f"{RaftDB.data_dir}/log.bin"]).stdout.split()
+                     for n in five.addresses}
+    nemesis = KillNemesis(db, list(five.addresses), random.Random(4), targets=["leader"], primaries=db.primaries)
     try:
         done = nemesis.inject()
-        assert done["nodes"] == [leader] and done["verified"] is True
-        assert db.process_state(leader) is None
+        killed = done["nodes"]
+        assert killed == [done["leader"]] and done["verified"] is True, done
+        assert db.process_state(killed[0]) is None
     finally:
         healed = nemesis.heal()
-    restarted = healed["restarted"][leader]
-    assert restarted["new_pid"] != restarted["old_pid"] == done["pids"][leader]
-    assert db.process_state(leader) in ("R", "S")
-    inode_after = five.remote.exec(leader, ["stat", "-c", "%i %s", f"{RaftDB.data_dir}/log.bin"]).stdout.split()
-    assert inode_after[0] == inode_before[0] and int(inode_after[1]) >= int(inode_before[1]), "same log file"
+    killed = killed[0]
+    restarted = healed["restarted"][killed]
+    assert restarted["new_pid"] != restarted["old_pid"] == done["pids"][killed]
+    assert db.process_state(killed) in ("R", "S")
+    inode_after = five.remote.exec(killed, ["stat", "-c", "%i %s", f"{RaftDB.data_dir}/log.bin"]).stdout.split()
+    before = inodes_before[killed]
+    assert inode_after[0] == before[0] and int(inode_after[1]) >= int(before[1]), "same log file"
     new_leader = db.wait_ready(60)
     conn = db.connect(new_leader, 5)
     assert conn.read("nemesis-kill") == 41
