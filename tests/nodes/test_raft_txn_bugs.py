@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from raft_procs import ProcCluster
 
+from nodes.raft.core import SERVER_BUGS
+
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
 
@@ -102,3 +104,8 @@ def test_uncommitted_read_shows_an_append_no_majority_has(cluster_of) -> None:
     assert buggy[2] == {"id": 2, "status": "ok", "value": [["r", "l", [7]]]}, buggy
     correct = read_during_lost_quorum(cluster_of(*slow))
     assert correct[2]["status"] != "ok", correct  # a read-only txn needs a majority too
+
+
+def test_the_server_bugs_are_these() -> None:
+    """Each server bug has its test here (the consensus bugs are hunted by the simulation)."""
+    assert set(SERVER_BUGS) == {"split-txn", "uncommitted-read"}
