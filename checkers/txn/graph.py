@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import networkx as nx
 
@@ -27,6 +28,19 @@ from checkers.txn.transactions import Txn
 WW, WR, RW, PROCESS, REALTIME = 1, 2, 4, 8, 16
 DATA = WW | WR | RW
 KIND_NAMES = {WW: "ww", WR: "wr", RW: "rw", PROCESS: "process", REALTIME: "realtime"}
+
+
+def order_step(ta: Txn, tb: Txn, kind: int) -> dict[str, Any]:
+    """Why `ta` precedes `tb` when the reason is not about data: one process ran them in turn, or
+    one completed before the other began. The same for every workload."""
+    A, B = ta.name(), tb.name()
+    if kind == PROCESS:
+        return {"type": "process", "process": ta.process,
+                "text": f"{A} and {B} ran one after the other on process {ta.process}"}
+    if kind == REALTIME:
+        return {"type": "realtime", "text": f"{A} completed (event {ta.index}) before {B} was invoked "
+                                            f"(event {tb.invoke_index})"}
+    return {"type": "?", "text": f"{A} precedes {B}"}
 
 
 class DependencyGraph:

@@ -22,7 +22,7 @@ import itertools
 from collections.abc import Sequence
 from typing import Any
 
-from checkers.txn.graph import PROCESS, REALTIME, RW, WR, WW, DependencyGraph
+from checkers.txn.graph import RW, WR, WW, DependencyGraph, order_step
 from checkers.txn.transactions import APPEND, READ, Txn
 
 INIT = object()  # the empty list every key starts as
@@ -321,10 +321,4 @@ class ListAppend:
                         return {"type": "rw", "key": k, "read": list(lst), "value_after": v, "b_mop": i,
                                 "text": f"{A} read key {shown(k)} = {after}, without {B}'s append of {shown(v)} "
                                         f"that came right after that state, so {A} precedes {B}"}
-        if kind == PROCESS:
-            return {"type": "process", "process": ta.process,
-                    "text": f"{A} and {B} ran one after the other on process {ta.process}"}
-        if kind == REALTIME:
-            return {"type": "realtime", "text": f"{A} completed (event {ta.index}) before {B} was invoked "
-                                                f"(event {tb.invoke_index})"}
-        return {"type": "?", "text": f"{A} precedes {B}"}
+        return order_step(ta, tb, kind)

@@ -23,7 +23,7 @@ from typing import Any
 
 import networkx as nx
 
-from checkers.txn.graph import PROCESS, REALTIME, RW, WR, WW, DependencyGraph
+from checkers.txn.graph import RW, WR, WW, DependencyGraph, order_step
 from checkers.txn.transactions import READ, WRITE, Txn
 
 NIL = None
@@ -215,10 +215,4 @@ class RwRegister:
                 return {"type": "rw", "key": k, "value": v1, "value_after": v2,
                         "text": f"{A} read key {k!r} = {shown}, a version before {B}'s write of {v2!r} ({why}), "
                                 f"so {A} precedes {B}"}
-        if kind == PROCESS:
-            return {"type": "process", "process": ta.process,
-                    "text": f"{A} and {B} ran one after the other on process {ta.process}"}
-        if kind == REALTIME:
-            return {"type": "realtime", "text": f"{A} completed (event {ta.index}) before {B} was invoked "
-                                                f"(event {tb.invoke_index})"}
-        return {"type": "?", "text": f"{A} precedes {B}"}
+        return order_step(ta, tb, kind)
