@@ -1,4 +1,4 @@
-"""Elle's own test cases and example histories, checked by our checker and compared with what Elle's tests state.
+"""Elle's own test cases and example histories, checked by us and compared with what Elle's tests state.
 
 tests/data/elle/cases.json transcribes jepsen-io/elle's list-append and rw-register checker
 tests (see tests/data/elle/README.md): each case is a history, the options Elle was called
@@ -9,6 +9,10 @@ ones the options forbid, plus the "unknown" markers); the number of cases where 
 states it; and each of Elle's `:not` models that is one of our six must be ruled out by us.
 Cases where we knowingly differ are listed in DIFFERENCES with the reason and are expected to
 fail (strict xfail), so a change that removes or adds a difference shows up.
+
+The "empty-transaction-graph" marker (verdict unknown) is ours when no ww, wr or rw edge could
+be inferred: process and real-time edges alone cannot close a cycle. Elle counts those too,
+which is where two of the differences come from.
 """
 
 from __future__ import annotations
@@ -48,15 +52,20 @@ _HUGE = (
 )
 DIFFERENCES: dict[str, str] = {
     "huge-scc.edn": _HUGE,
+    "rw read does not return what was just written": _GARBAGE
+    + "; set aside, our graph has no data edge (unknown) where Elle counts real-time edges; Elle's test "
+    "itself marks its expectation (valid) as a bug",
+    "rw read read returns what was just written": _GARBAGE,
+    "rw G2-item linearizable keys, read-committed": _GARBAGE,
     "G-nonadjacent, default model": _EXTRA_CYCLE,
     "lost update": _EXTRA_CYCLE,
     "rw wfr off": _GARBAGE,
     "rw wfr on": _GARBAGE,
-    "rw lost update": _GARBAGE + "; and with no rw or ww edge inferable, the graph is empty (unknown)",
+    "rw lost update": _GARBAGE + "; set aside, our graph has no data edge (unknown) where Elle counts real-time edges",
 }
 
 
-def _options(case: dict[str, Any]) -> tuple[list[str] | None, list[str], bool]:
+def _options(case: dict[str, Any]) -> tuple[list[str] | None, list[str], dict[str, bool]]:
     opts = case["options"]
     models = opts.get("consistency_models", ["strict-serializable"]) if "consistency_models" in opts else [
         "strict-serializable"
@@ -70,14 +79,15 @@ def _options(case: dict[str, Any]) -> tuple[list[str] | None, list[str], bool]:
             anomalies += extra
         else:
             ours.append(m)
-    return ours, anomalies, bool(opts.get("wfr_keys", False))
+    flags = {f: bool(opts.get(f, False)) for f in ("wfr_keys", "sequential_keys", "linearizable_keys")}
+    return ours, anomalies, flags
 
 
 def run_case(case: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    models, anomalies, wfr = _options(case)
+    models, anomalies, flags = _options(case)
     h = case["history"]
     events = read_txn_history(DATA / h["file"]) if isinstance(h, dict) else history(h, case["workload"])
-    result = check(events, case["workload"], models, anomalies, wfr_keys=wfr)
+    result = check(events, case["workload"], models, anomalies, **flags)
     reportable = forbidden_anomalies(models, anomalies) | UNKNOWN_TYPES
     return result, sorted(t for t in result.get("anomaly_types", []) if t in reportable)
 
