@@ -42,12 +42,13 @@ def check(
 
     `consistency_model` may also be a list (all must hold) or None with `anomalies`.
     `anomalies` adds specific anomalies to forbid (Elle's :anomalies option). `time_limit`
-    (seconds) bounds the whole check; past it the cycle search stops and says what it did not
-    search. `wfr_keys` (rw-register only) assumes a txn's writes follow its reads of the same
-    key when inferring version orders, as Elle's :wfr-keys? does; `sequential_keys` and
-    `linearizable_keys` assume each key is sequential / linearizable on its own and infer
-    version order from process / real-time order (Elle's options of the same names). At most `max_examples`
-    cases of each anomaly are explained; "anomaly_counts" has the totals.
+    (seconds, counted from the start of the check) is watched by the cycle search, the only
+    part whose cost is not linear in the history: past it the search stops and says what it
+    did not search. `wfr_keys` (rw-register only) assumes a txn's writes follow its reads of
+    the same key when inferring version orders, as Elle's :wfr-keys? does; `sequential_keys`
+    and `linearizable_keys` assume each key is sequential / linearizable on its own and infer
+    version order from process / real-time order (Elle's options of the same names). At most
+    `max_examples` cases of each anomaly are explained; "anomaly_counts" has the totals.
     """
     start, cpu_start = time.monotonic(), time.process_time()
     deadline = start + time_limit if time_limit is not None else None
