@@ -1,7 +1,8 @@
 """Check a transactional history file from the command line, until `harness check` wires it in.
 
     python -m checkers.txn [--workload list-append|rw-register] [--consistency-model M]
-                           [--time-limit S] [--wfr-keys] [--json] FILE
+                           [--time-limit S] [--wfr-keys] [--sequential-keys] [--linearizable-keys]
+                           [--json] FILE
 
 FILE is our history.jsonl or a Jepsen/Elle history.edn (chosen by the .edn suffix, or --format).
 Exit status: 0 valid, 1 invalid, 2 unknown, 254 for a file or option we cannot use (one line
@@ -41,11 +42,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--format", choices=FORMATS)
     p.add_argument("--time-limit", type=float, help="seconds; past it the verdict is unknown unless already invalid")
     p.add_argument("--wfr-keys", action="store_true", help="rw-register: assume writes follow reads in a txn")
+    p.add_argument("--sequential-keys", action="store_true", help="rw-register: assume each key is sequential")
+    p.add_argument("--linearizable-keys", action="store_true", help="rw-register: assume each key is linearizable")
     p.add_argument("--json", action="store_true", help="print the whole result as JSON")
     a = p.parse_args(argv)
     try:
         events = read_txn_history(a.file, a.format)
-        r = check(events, a.workload, a.consistency_model, time_limit=a.time_limit, wfr_keys=a.wfr_keys)
+        r = check(events, a.workload, a.consistency_model, time_limit=a.time_limit, wfr_keys=a.wfr_keys,
+                  sequential_keys=a.sequential_keys, linearizable_keys=a.linearizable_keys)
     except (HistoryError, TxnError) as e:
         print(f"error: {e}" if str(e).startswith(a.file) else f"error: {a.file}: {e}", file=sys.stderr)
         return BAD_INPUT

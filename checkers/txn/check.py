@@ -34,16 +34,21 @@ def check(
     anomalies: Iterable[str] = (),
     time_limit: float | None = None,
     wfr_keys: bool = False,
+    sequential_keys: bool = False,
+    linearizable_keys: bool = False,
     max_examples: int = MAX_EXAMPLES,
 ) -> dict[str, Any]:
     """Check a transactional history; see the module docstring for the verdict.
 
     `consistency_model` may also be a list (all must hold) or None with `anomalies`.
     `anomalies` adds specific anomalies to forbid (Elle's :anomalies option). `time_limit`
-    (seconds) bounds the whole check; past it the cycle search stops and says what it did not
-    search. `wfr_keys` (rw-register only) assumes a txn's writes follow its reads of the same
-    key when inferring version orders, as Elle's :wfr-keys? does. At most `max_examples`
-    cases of each anomaly are explained; "anomaly_counts" has the totals.
+    (seconds, counted from the start of the check) is watched by the cycle search, the only
+    part whose cost is not linear in the history: past it the search stops and says what it
+    did not search. `wfr_keys` (rw-register only) assumes a txn's writes follow its reads of
+    the same key when inferring version orders, as Elle's :wfr-keys? does; `sequential_keys`
+    and `linearizable_keys` assume each key is sequential / linearizable on its own and infer
+    version order from process / real-time order (Elle's options of the same names). At most
+    `max_examples` cases of each anomaly are explained; "anomaly_counts" has the totals.
     """
     start, cpu_start = time.monotonic(), time.process_time()
     deadline = start + time_limit if time_limit is not None else None
@@ -51,7 +56,10 @@ def check(
     if workload not in WORKLOADS:
         raise ValueError(f"unknown transactional workload {workload!r}; expected one of {', '.join(WORKLOADS)}")
     txns = transactions(events)
-    analysis = ListAppend(txns) if workload == "list-append" else RwRegister(txns, wfr_keys=wfr_keys)
+    if workload == "list-append":
+        analysis: ListAppend | RwRegister = ListAppend(txns)
+    else:
+        analysis = RwRegister(txns, wfr_keys, sequential_keys, linearizable_keys)
     base: dict[str, Any] = {"workload": workload, "consistency_model": consistency_model, "txns": len(txns)}
     if analysis.unknown_reason is not None:
         return {**base, "valid": "unknown", "reason": analysis.unknown_reason, **_timing(start, cpu_start)}

@@ -3,11 +3,12 @@
 Elle's own example and test histories are looser than a Jepsen run's history.edn: ops may
 lack `:process` or `:f` (every op is a txn there), or carry only completions. This reader
 accepts that (no `:f` means txn; no `:process` means no process order can be inferred), and
-still reports a malformed file as one HistoryError naming the line.
+still reports a malformed file as one HistoryError naming the line. EDN may be gzipped (.gz).
 """
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +45,12 @@ def _edn_event(d: Any, n: int, where: str) -> Event:
 def read_edn_txns(path: Path | str) -> list[Event]:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+        text = raw.decode("utf-8")
     except OSError as e:
         raise HistoryError(f"{path}: cannot read: {e.strerror}") from e
+    except (gzip.BadGzipFile, EOFError) as e:
+        raise HistoryError(f"{path}: not a readable gzip file ({e})") from e
     except UnicodeDecodeError as e:
         raise HistoryError(f"{path}: not UTF-8 text (byte {e.start})") from e
     forms = iter_edn(text, str(path), unwrap=True)
@@ -54,8 +58,8 @@ def read_edn_txns(path: Path | str) -> list[Event]:
 
 
 def read_txn_history(path: Path | str, format: str | None = None) -> list[Event]:
-    """Events of a txn history; the format defaults from the file name (.edn, else jsonl)."""
-    fmt = format or ("edn" if str(path).endswith(".edn") else "jsonl")
+    """Events of a txn history; the format defaults from the file name (.edn or .edn.gz, else jsonl)."""
+    fmt = format or ("edn" if str(path).endswith((".edn", ".edn.gz")) else "jsonl")
     if fmt == "edn":
         return read_edn_txns(path)
     if fmt == "jsonl":

@@ -45,9 +45,7 @@ def shown(v: Any) -> str:
 
 def _read_list(v: Any) -> tuple:
     """A read's value as a tuple; nil (absent key) is the empty list."""
-    if v is None:
-        return ()
-    return v if isinstance(v, tuple) else (v,)
+    return () if v is None else v
 
 
 class ListAppend:
@@ -60,11 +58,14 @@ class ListAppend:
         self.anomalies: dict[str, list[dict[str, Any]]] = {}
         self.unknown_reason: str | None = None
         for t in txns:
-            for f, _, _ in t.mops:
+            for f, k, v in t.mops:
                 if f not in (READ, APPEND):
                     self.unknown_reason = (
                         f"{t.name()} has a {f!r} micro-op: a list-append history has only append and r"
                     )
+                    return
+                if f == READ and v is not None and not isinstance(v, tuple):
+                    self.unknown_reason = f"{t.name()} read key {_show(k)} as {v!r}: a list-append read returns a list"
                     return
         self._index_writes()
         if self.unknown_reason is None:

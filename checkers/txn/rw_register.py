@@ -9,6 +9,10 @@ order can be recovered than for list-append. We infer only what is sound, as Ell
 - optionally (`wfr_keys`, Elle's :wfr-keys?): a txn that read k = v and then wrote k = v'
   put v' after v. This assumes writes follow reads within a transaction, which a database
   could violate, so it is off unless asked for.
+- optionally (`sequential_keys` / `linearizable_keys`, Elle's :sequential-keys? and
+  :linearizable-keys?): if each key on its own is sequentially consistent (linearizable), a
+  txn that follows another in its process (in real time) sees a version of each shared key no
+  older than the other's last. Also assumptions, also off unless asked for.
 
 Only external reads (the first read of a key, before the txn writes it) and external writes
 (the txn's last write of a key) relate txns; the others are checked for internal consistency.
@@ -34,6 +38,12 @@ def _node(v: Any) -> Any:
     return _NIL_NODE if v is NIL else v
 
 
+def _cycles(edges: dict[tuple[Any, Any], str]) -> list[set[Any]]:
+    g = nx.DiGraph()
+    g.add_edges_from((_node(a), _node(b)) for a, b in edges)
+    return [c for c in nx.strongly_connected_components(g) if len(c) > 1]
+
+
 def external(t: Txn) -> tuple[dict[Any, Any], dict[Any, Any]]:
     """(external reads, external writes) of a txn, each as {key: value}."""
     reads: dict[Any, Any] = {}
@@ -52,9 +62,12 @@ class RwRegister:
 
     name = "rw-register"
 
-    def __init__(self, txns: Sequence[Txn], wfr_keys: bool = False) -> None:
+    def __init__(self, txns: Sequence[Txn], wfr_keys: bool = False, sequential_keys: bool = False,
+                 linearizable_keys: bool = False) -> None:
         self.txns = txns
         self.wfr_keys = wfr_keys
+        self.sequential_keys = sequential_keys
+        self.linearizable_keys = linearizable_keys
         self.anomalies: dict[str, list[dict[str, Any]]] = {}
         self.unknown_reason: str | None = None
         for t in txns:
@@ -95,40 +108,100 @@ class RwRegister:
                     self.writer.setdefault(k, {})[v] = t.id
 
     def _version_edges(self) -> dict[Any, dict[tuple[Any, Any], str]]:
-        """key -> {(v1, v2): why v1 precedes v2}."""
-        edges: dict[Any, dict[tuple[Any, Any], str]] = {}
+        """key -> {(v1, v2): why v1 precedes v2}, from each source of evidence in turn.
+
+        A source that would make a key's version order cyclic is an anomaly (cyclic-versions),
+        and its edges are dropped for that key, so the rest of the analysis stays sound.
+        """
+        Edges = dict[Any, dict[tuple[Any, Any], tuple[str, list[int]]]]
+        initial: Edges = {}
         for t in self.txns:
             if t.type == "fail":
                 continue
             reads, writes = self.ext[t.id]
-            seen = list(writes.items()) + (list(reads.items()) if t.ok else [])
-            for k, v in seen:
+            for k, v in list(writes.items()) + (list(reads.items()) if t.ok else []):
                 if v is not NIL:
-                    edges.setdefault(k, {}).setdefault((NIL, v), "every key starts out nil")
+                    initial.setdefault(k, {}).setdefault((NIL, v), ("every key starts out nil", []))
+        sources = [initial]
         if self.wfr_keys:
-            extra: dict[Any, dict[tuple[Any, Any], str]] = {}
-            wfr_txns: dict[Any, dict[tuple[Any, Any], int]] = {}
+            wfr: Edges = {}
             for t in self.txns:
-                if not t.ok:
-                    continue
-                reads, writes = self.ext[t.id]
-                for k, v in reads.items():
-                    if v is not NIL and k in writes:
-                        extra.setdefault(k, {})[(v, writes[k])] = f"{t.name()} read {v!r} and then wrote {writes[k]!r}"
-                        wfr_txns.setdefault(k, {})[(v, writes[k])] = t.id
-            for k, es in extra.items():
-                merged = {**edges.get(k, {}), **es}
-                g = nx.DiGraph()
-                g.add_edges_from((_node(a), _node(b)) for a, b in merged)
-                cyclic = [c for c in nx.strongly_connected_components(g) if len(c) > 1]
-                if cyclic:
-                    for c in cyclic:
-                        ids = [t for (a, b), t in wfr_txns[k].items() if _node(a) in c and _node(b) in c]
-                        values = sorted((None if v == _NIL_NODE else v for v in c), key=repr)
-                        self._add("cyclic-versions", {"key": k, "values": values, "txns": ids})
-                    continue
-                edges[k] = merged
+                if t.ok:
+                    reads, writes = self.ext[t.id]
+                    for k, v in reads.items():
+                        if v is not NIL and k in writes and v != writes[k]:
+                            wfr.setdefault(k, {})[(v, writes[k])] = (
+                                f"{t.name()} read {v!r} and then wrote {writes[k]!r}", [t.id])
+            sources.append(wfr)
+        if self.sequential_keys:
+            sources.append(self._order_edges("sequential"))
+        if self.linearizable_keys:
+            sources.append(self._order_edges("linearizable"))
+        edges: dict[Any, dict[tuple[Any, Any], str]] = {}
+        for i, source in enumerate(sources):
+            for k, es in source.items():
+                merged = {**{e: why for e, (why, _) in es.items()}, **edges.get(k, {})}
+                cyclic = _cycles(merged) if i > 0 else []
+                for c in cyclic:
+                    ids = sorted({t for (a, b), (_, ts) in es.items() if _node(a) in c and _node(b) in c for t in ts})
+                    values = sorted((None if v == _NIL_NODE else v for v in c), key=repr)
+                    self._add("cyclic-versions", {"key": k, "values": values, "txns": ids})
+                if not cyclic:
+                    edges[k] = merged
         return edges
+
+    def _order_edges(self, kind: str) -> dict[Any, dict[tuple[Any, Any], tuple[str, list[int]]]]:
+        """Version edges from a txn order, assuming each key is sequential / linearizable on its own.
+
+        If T1 precedes T2 (same process, one after the other; or T1 completed before T2 began)
+        and both touched key k, T2's first value of k is not older than T1's last. Only the
+        nearest followers per key are linked (the order is transitive).
+        """
+        out: dict[Any, dict[tuple[Any, Any], tuple[str, list[int]]]] = {}
+
+        def first_last(t: Txn, k: Any) -> tuple[Any, Any]:
+            reads, writes = self.ext[t.id]
+            first = reads[k] if k in reads and t.ok else writes.get(k)
+            return first, writes[k] if k in writes else reads.get(k)
+
+        def link(k: Any, t1: Txn, t2: Txn) -> None:
+            v1, v2 = first_last(t1, k)[1], first_last(t2, k)[0]
+            if v1 != v2:
+                why = (f"{t1.name()} and {t2.name()} ran in that order on process {t1.process}" if kind == "sequential"
+                       else f"{t1.name()} completed before {t2.name()} began")
+                out.setdefault(k, {}).setdefault((v1, v2), (f"{why}, and key {k!r} is assumed {kind}", [t1.id, t2.id]))
+
+        def keys_of(t: Txn) -> set[Any]:
+            reads, writes = self.ext[t.id]
+            return set(writes) | (set(reads) if t.ok else set())
+
+        live = [t for t in self.txns if t.type != "fail" and t.paired]
+        if kind == "sequential":
+            last: dict[tuple[Any, Any], Txn] = {}
+            for t in sorted((t for t in live if t.process is not None), key=lambda t: t.invoke_pos):
+                for k in keys_of(t):
+                    prev = last.get((t.process, k))
+                    if prev is not None and prev.ok:
+                        link(k, prev, t)
+                    last[(t.process, k)] = t
+            return out
+        # Real time, per key: link each txn from the frontier of txns completed before it began.
+        events = sorted([(t.invoke_pos, 1, t) for t in live] +
+                        [(t.complete_pos, 0, t) for t in live if t.ok and t.complete_pos is not None],
+                        key=lambda e: e[0])
+        frontier: dict[Any, set[int]] = {}
+        seen_at_invoke: dict[tuple[int, Any], set[int]] = {}
+        for _, is_invoke, t in events:
+            for k in keys_of(t):
+                f = frontier.setdefault(k, set())
+                if is_invoke:
+                    for p in f:
+                        link(k, self.txns[p], t)
+                    seen_at_invoke[(t.id, k)] = set(f)
+                else:
+                    f -= seen_at_invoke.pop((t.id, k), set())
+                    f.add(t.id)
+        return out
 
     def build(self, graph: DependencyGraph) -> None:
         """Add wr, ww and rw edges and find the anomalies that need no cycle."""

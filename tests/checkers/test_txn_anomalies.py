@@ -241,5 +241,7 @@ def test_time_budget_ends_in_unknown() -> None:
 def test_bad_micro_op_is_unknown_with_reason() -> None:
     r = _check("list-append", SS, ["wx1", "rx1"], {})
     assert r["valid"] == "unknown" and "'w' micro-op" in r["reason"]
+    r = _check("list-append", SS, [{"event": {"type": "ok", "value": [["r", "x", 5]]}}], {})
+    assert r["valid"] == "unknown" and "a list-append read returns a list" in r["reason"]
     r = _check("list-append", SS, ["ax1", "ax1", "rx1"], {})
     assert r["valid"] == "unknown" and "appended to key 'x' by both" in r["reason"]

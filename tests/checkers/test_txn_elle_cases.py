@@ -1,4 +1,4 @@
-"""Elle's own test cases and example histories, checked by our checker and compared with what Elle's tests state.
+"""Elle's own test cases and example histories, checked by us and compared with what Elle's tests state.
 
 tests/data/elle/cases.json transcribes jepsen-io/elle's list-append and rw-register checker
 tests (see tests/data/elle/README.md): each case is a history, the options Elle was called
@@ -9,6 +9,10 @@ ones the options forbid, plus the "unknown" markers); the number of cases where 
 states it; and each of Elle's `:not` models that is one of our six must be ruled out by us.
 Cases where we knowingly differ are listed in DIFFERENCES with the reason and are expected to
 fail (strict xfail), so a change that removes or adds a difference shows up.
+
+The "empty-transaction-graph" marker (verdict unknown) is ours when no ww, wr or rw edge could
+be inferred: process and real-time edges alone cannot close a cycle. Elle counts those too,
+which is where two of the differences come from.
 """
 
 from __future__ import annotations
@@ -33,23 +37,35 @@ _EXTRA_MODELS = {
 
 _GARBAGE = (
     "Elle's test reads a value its history never writes; Elle ignores such reads, we report them as "
-    "garbage-read (forbidden from read-committed up)"
+    "garbage-read (forbidden under every model)"
 )
 _EXTRA_CYCLE = (
     "we also report a G-single-item-process cycle (one rw edge closed by the process's own order: "
     "the txns ran one after the other on process 0); the cycle is genuine and forbidden by "
     "strict-serializable, Elle's search did not report it"
 )
+_HUGE = (
+    "Elle's search timed out on the 1161-txn component (1 s budget) and fell back to a G2-item-realtime "
+    "cycle; ours finds a 2-txn G-single-item-realtime cycle (T5351 read key 7 empty although T14 appended "
+    "1 to it and completed before T5351 began), which implies G2-item-realtime; both rule out "
+    "strict-serializable and nothing weaker"
+)
 DIFFERENCES: dict[str, str] = {
+    "huge-scc.edn": _HUGE,
+    "rw read does not return what was just written": _GARBAGE
+    + "; set aside, our graph has no data edge (unknown) where Elle counts real-time edges; Elle's test "
+    "itself marks its expectation (valid) as a bug",
+    "rw read read returns what was just written": _GARBAGE,
+    "rw G2-item linearizable keys, read-committed": _GARBAGE,
     "G-nonadjacent, default model": _EXTRA_CYCLE,
     "lost update": _EXTRA_CYCLE,
     "rw wfr off": _GARBAGE,
     "rw wfr on": _GARBAGE,
-    "rw lost update": _GARBAGE + "; and with no rw or ww edge inferable, the graph is empty (unknown)",
+    "rw lost update": _GARBAGE + "; set aside, our graph has no data edge (unknown) where Elle counts real-time edges",
 }
 
 
-def _options(case: dict[str, Any]) -> tuple[list[str] | None, list[str], bool]:
+def _options(case: dict[str, Any]) -> tuple[list[str] | None, list[str], dict[str, bool]]:
     opts = case["options"]
     models = opts.get("consistency_models", ["strict-serializable"]) if "consistency_models" in opts else [
         "strict-serializable"
@@ -63,14 +79,15 @@ def _options(case: dict[str, Any]) -> tuple[list[str] | None, list[str], bool]:
             anomalies += extra
         else:
             ours.append(m)
-    return ours, anomalies, bool(opts.get("wfr_keys", False))
+    flags = {f: bool(opts.get(f, False)) for f in ("wfr_keys", "sequential_keys", "linearizable_keys")}
+    return ours, anomalies, flags
 
 
 def run_case(case: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    models, anomalies, wfr = _options(case)
+    models, anomalies, flags = _options(case)
     h = case["history"]
     events = read_txn_history(DATA / h["file"]) if isinstance(h, dict) else history(h, case["workload"])
-    result = check(events, case["workload"], models, anomalies, wfr_keys=wfr)
+    result = check(events, case["workload"], models, anomalies, **flags)
     reportable = forbidden_anomalies(models, anomalies) | UNKNOWN_TYPES
     return result, sorted(t for t in result.get("anomaly_types", []) if t in reportable)
 
@@ -93,10 +110,16 @@ def disagreements(case: dict[str, Any]) -> list[str]:
     return out
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+PARAMS = [
+    pytest.param(c, id=c["name"], marks=pytest.mark.xfail(reason=DIFFERENCES[c["name"]], strict=True))
+    if c["name"] in DIFFERENCES
+    else pytest.param(c, id=c["name"])
+    for c in CASES
+]
+
+
+@pytest.mark.parametrize("case", PARAMS)
 def test_agrees_with_elle(case: dict[str, Any]) -> None:
-    if case["name"] in DIFFERENCES:
-        pytest.xfail(DIFFERENCES[case["name"]])
     assert disagreements(case) == []
 
 
