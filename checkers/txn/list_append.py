@@ -65,7 +65,7 @@ class ListAppend:
                     )
                     return
                 if f == READ and v is not None and not isinstance(v, tuple):
-                    self.unknown_reason = f"{t.name()} read key {_show(k)} as {v!r}: a list-append read returns a list"
+                    self.unknown_reason = f"{t.name()} read key {shown(k)} as {v!r}: a list-append read returns a list"
                     return
         self._index_writes()
         if self.unknown_reason is None:
