@@ -344,9 +344,17 @@ def test_porcupine_semantics_failed_cas_returned_false(hist):
     assert verdict(h, semantics="porcupine") is False
 
 
-def test_time_limit_gives_unknown(hist):
-    # 18 concurrent writes, then a read of a value never written: before the read is reached
-    # every subset of the writes (with each possible last one) is a distinct configuration.
+def test_time_limit_gives_unknown(hist, monkeypatch):
+    """The check loop's clock jumps a second per reading, so the limit has passed before the key is
+    searched: "unknown" by time limit however fast the machine or the search (the history itself,
+    18 concurrent writes and a read of a value never written, is refuted in milliseconds now)."""
+    import itertools
+    import types
+
+    import checkers.linearizable
+
+    ticks = itertools.count()
+    monkeypatch.setattr(checkers.linearizable, "time", types.SimpleNamespace(monotonic=lambda: float(next(ticks))))
     lines = [f"{p} invoke write {p}" for p in range(18)]
     lines += [f"{p} ok write {p}" for p in range(18)]
     lines += ["99 invoke read", "99 ok read -1"]
@@ -390,7 +398,8 @@ def test_an_easy_refutation_is_not_starved_by_a_hard_key(hist):
     lines += ['101 invoke get key="easy"', '101 ok get "x3" key="easy"']
     r = check_history(hist("\n".join(lines)), model="key-value", time_limit=20, shrink=False)
     assert r["valid"] is False and r["failed_key"] == "easy"
-    assert r["seconds"] < 1.0  # the hard key alone takes seconds
+    # Counted, not timed: the hard key was set aside after its first small budget, never finished.
+    assert "hard" not in r["finished_keys"] and r["configurations"] < 200_000, r["configurations"]
 
 
 @pytest.mark.parametrize("bad", ["0 ok write 1", "0 invoke write 1\n0 invoke write 2"])
