@@ -30,8 +30,16 @@ def keyword(name: str) -> str:
     return f":{name}" if _KEYWORD.match(name) and not name.endswith("/") else string(name)
 
 
+def _char(c: str) -> str:
+    """One character inside an EDN string: control characters and lone surrogates (which JSON
+    allows and UTF-8 cannot encode) as `\\uXXXX` escapes, the rest as they are."""
+    if c in _STRING_ESCAPES:
+        return _STRING_ESCAPES[c]
+    return f"\\u{ord(c):04x}" if c < " " or "\ud800" <= c <= "\udfff" else c
+
+
 def string(s: str) -> str:
-    return '"' + "".join(_STRING_ESCAPES.get(c, c if c >= " " else f"\\u{ord(c):04x}") for c in s) + '"'
+    return '"' + "".join(_char(c) for c in s) + '"'
 
 
 def value(v: Any) -> str:

@@ -17,6 +17,15 @@ def test_values_become_edn() -> None:
     assert value(float("nan")) == "##NaN"
 
 
+def test_lone_surrogates_are_escaped_so_the_file_can_be_written(tmp_path: Path) -> None:
+    """JSON allows an unpaired surrogate ("\\ud800"); UTF-8 cannot encode one, so it is escaped."""
+    assert value("a\ud800b") == r'"a\ud800b"'
+    jsonl = tmp_path / "h.jsonl"
+    jsonl.write_text('{"index": 0, "time": 1, "process": 0, "type": "invoke", "f": "write", "value": "\\udc00"}\n')
+    edn = jsonl_to_edn(jsonl, tmp_path / "h.edn")
+    assert r'"\udc00"' in edn.read_text(encoding="utf-8")
+
+
 def test_ops_have_jepsen_fields() -> None:
     line = op({"index": 3, "time": 99, "process": 2, "type": "ok", "f": "cas", "key": "r0", "value": [1, 2],
                "node": "n1", "error": "cas-mismatch"})
