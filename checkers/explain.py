@@ -55,11 +55,11 @@ def counterexample(model: Model, key: Any, blocked: Blocked) -> dict[str, Any]:
         outcomes = {}
         for s in states:
             new = step(s)
-            outcomes[repr(model.describe_state(s))] = "illegal" if new is None else model.describe_state(new)
+            outcomes[_show(model.describe_state(s))] = "illegal" if new is None else model.describe_state(new)
         tried.append({"op": model.describe_op(op), "index": op.event_index, "node": op.node, "from_state": outcomes})
     shown = blocked.prefix[-PREFIX_SHOWN:]
     desc = model.describe_op(blocked.op)
-    state_list = ", ".join(repr(model.describe_state(s)) for s in states)
+    state_list = ", ".join(_show(model.describe_state(s)) for s in states)
     if len(all_states) > len(states):
         state_list += f", and {len(all_states) - len(states)} more"
     return {

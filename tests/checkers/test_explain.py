@@ -285,3 +285,15 @@ def test_jepsen_nemesis_pairs_and_unknown_nemesis_events_are_not_called_no_fault
     assert cex["faults"] == [] and cex["unpaired_nemesis_events"] == [0, 1]
     lines = summary(other)
     assert "faults in place: unknown" in lines and not any("no fault was in place" in line for line in lines)
+
+
+def test_states_are_shown_as_json_values(hist):
+    # What a person compares with history.jsonl: null and "a", not Python's None and 'a'.
+    h = hist("""
+        0 invoke write "a"
+        0 ok write "a"
+        1 invoke read null
+        1 ok read "b"
+    """)
+    message = check_history(h)["counterexample"]["message"]
+    assert '("a")' in message and "'a'" not in message
