@@ -19,11 +19,14 @@ from checkers.explain import add_core, counterexample, culprit
 from checkers.model import Model
 from checkers.operations import Op, jsonable
 from checkers.progress import ProgressLine
-from checkers.refute import Refutation, refute
+from checkers.refute import Refutation, refute, sweep
 from checkers.search import DEFAULT_MEMORY_LIMIT, SEARCH_BUDGET, Budget, PartResult, check_part
 
 SHRINK_SECONDS = 5.0
 FIRST_ROUND_CONFIGURATIONS = 20_000
+# What the searches of the one sweep per undecided part may spend, beyond its search-free
+# smallest windows (a few seconds at most).
+SWEEP_CONFIGURATIONS = 200_000
 
 
 def part_key(ops: Sequence[Op]) -> Any:
@@ -59,7 +62,8 @@ def _window_failure(
     cex["window"] = {
         "ops": len(refutation.ops),
         "from_states": [model.describe_state(s) for s in refutation.states],
-        "note": "this window of the history is not linearizable from any state the ops before it can reach",
+        "note": "this window of the history is not linearizable from any state the ops before it can reach"
+        + " (states that no op of the window can tell apart are shown by one of them)",
     }
     if shrink_it and blocked:
         until = time.monotonic() + SHRINK_SECONDS
@@ -114,6 +118,8 @@ def check_linearizable(
     round_budget = FIRST_ROUND_CONFIGURATIONS
     # The deepest linearizable prefix each key's search reached, kept across rounds.
     reached: dict[int, int] = {}
+    # The parts already swept for a refuting window (see `checkers.refute.sweep`).
+    swept: set[int] = set()
 
     def tick(stored: int) -> None:
         if progress is not None:
@@ -144,6 +150,10 @@ def check_linearizable(
                 reached[id(part)] = max(reached.get(id(part), 0), deepest)
             if r.valid == "unknown" and r.reason != "time limit" and r.blocked is not None:
                 refutation = refute(part, model, r.blocked.op, deadline, memory_limit)
+                if refutation is None and id(part) not in swept:
+                    # The search may never get near the anomaly of a crowded part: look everywhere, once.
+                    swept.add(id(part))
+                    refutation = sweep(part, model, deadline, memory_limit, SWEEP_CONFIGURATIONS)
                 if refutation is not None:
                     result["finished_keys"].append(jsonable(key))
                     failures[repr(jsonable(key))] = _window_failure(

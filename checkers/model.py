@@ -10,6 +10,7 @@ serves histories that start from nil, 0 or "".
 from __future__ import annotations
 
 import json
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
@@ -95,6 +96,32 @@ class Model:
         linearization of `ops`, or None if the model knows none. The default knows nothing
         about time: every state `possible_states` allows."""
         return self.possible_states(ops)
+
+    def window_states(self, ops: Sequence[Op]) -> Callable[[float, Sequence[Op]], list[State]] | None:
+        """For refuting many windows of one part: a function (cut, window) giving the states a
+        window of `ops` that starts at `cut` must be searched from, or None if the model knows
+        no finite set of states.
+
+        It covers `possible_states_at(ops, cut)`, but may keep a single state of each class
+        that no op of `window` (nor any part of it) can tell apart: states every op treats
+        alike give the same verdict, so searching one of them settles all. The default keeps
+        every state and asks `possible_states_at` each time; models with many states and a
+        long history precompute what the cuts share.
+        """
+        if self.possible_states(ops) is None:
+            return None
+        return lambda cut, window: self.possible_states_at(ops, cut) or []
+
+    def pending_for_windows(self, pending: Sequence[Op]) -> Callable[[Sequence[Op], float], list[Op]]:
+        """For cutting many windows from one part: a function (window, end) giving the ops of
+        `pending` (indeterminate ops of the part) called by `end` that a window with the other
+        ops `window` must hold. It may leave out ops that, added to the window, some
+        linearization could always do without (as `essential` drops them), so that each window
+        does not pay for every timed-out op of a long history. The default leaves out none.
+        """
+        ordered = sorted(pending, key=lambda op: op.call)
+        calls = [op.call for op in ordered]
+        return lambda window, end: ordered[: bisect_right(calls, end)]
 
     def is_blind(self, op: Op) -> bool:
         """True if `op`, wherever it is legal, sets a state that does not depend on the old one

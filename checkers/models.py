@@ -12,6 +12,7 @@ import math
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from itertools import accumulate
 from typing import Any
 
 import networkx as nx
@@ -169,30 +170,153 @@ class Register(Model):
 
     def possible_states_at(self, ops: Sequence[Op], cut: float) -> list[State] | None:
         """The values of the writes that may be the last one before `cut`, and the initial
-        value if no write surely took effect before it.
-
-        A write w called before the cut is ruled out when a write w2 that surely took effect
-        (completed ok) was called after w returned and returned before the cut: w2 is then
-        linearized after w and before the cut. Crashed writes never return, so they are never
-        ruled out. Far fewer states than `possible_states` on a long history.
-        """
-        sure = sorted((op.call, op.ret) for op in ops if op.completed and op.status == "ok" and self._surely_writes(op))
-        # earliest[i]: the earliest return among the sure writes called at or after sure[i].
-        earliest = [math.inf] * (len(sure) + 1)
-        for i in range(len(sure) - 1, -1, -1):
-            earliest[i] = min(sure[i][1], earliest[i + 1])
-        calls = [c for c, _ in sure]
-        values = set()
-        if earliest[0] >= cut:
+        value if no write surely took effect before it (see `_lifetimes`). Far fewer states
+        than `possible_states` on a long history."""
+        init_until, spans = self._lifetimes(ops)
+        values = {v for since, until, v in spans if since < cut <= until}
+        if init_until >= cut:
             values.add(self.init())
+        return sorted(values, key=repr)
+
+    def _lifetimes(self, ops: Sequence[Op]) -> tuple[float, list[tuple[float, float, Any]]]:
+        """When each written value may be the register's value: (since, until, value) per
+        write, the value possible at a cut iff since < cut <= until; and until when the
+        initial value may be.
+
+        A write w called before the cut is ruled out when some write called after w returned
+        surely took effect before the cut: w is then not the last write. The evidence is an op
+        that returned before the cut and either is such a write (a write, or a cas that
+        returned ok) or observed a value (a read's output, an ok cas's expected value) that
+        only writes called after w returned write: one of them took effect before it did. A
+        value nobody writes, or the initial one, proves nothing. Crashed writes never return,
+        so they are never ruled out.
+        """
+        first_writer: dict[Any, float] = {}
         for op in ops:
             v = self._written(op)
-            if v is UNKNOWN or op.call >= cut:
+            if v is not UNKNOWN and op.call < first_writer.get(v, math.inf):
+                first_writer[v] = op.call
+        init = self.init()
+        # (c, r): some write called at or after c surely took effect by r.
+        evidence = []
+        for op in ops:
+            if not op.completed:
                 continue
-            if op.completed and earliest[bisect_right(calls, op.ret)] < cut:
-                continue
-            values.add(v)
-        return sorted(values, key=repr)
+            if op.status == "ok" and self._surely_writes(op):
+                evidence.append((op.call, op.ret))
+            seen = self._observed(op)
+            if op.f == "cas" and op.output is not True:
+                seen = UNKNOWN
+            if seen is not UNKNOWN and seen != init and seen in first_writer:
+                evidence.append((first_writer[seen], op.ret))
+        evidence.sort()
+        # earliest[i]: the earliest r among the evidence with c at or after evidence[i]'s.
+        earliest = [math.inf] * (len(evidence) + 1)
+        for i in range(len(evidence) - 1, -1, -1):
+            earliest[i] = min(evidence[i][1], earliest[i + 1])
+        calls = [c for c, _ in evidence]
+        spans = []
+        for op in ops:
+            v = self._written(op)
+            if v is not UNKNOWN:
+                spans.append((op.call, earliest[bisect_right(calls, op.ret)] if op.completed else math.inf, v))
+        return earliest[0], spans
+
+    def window_states(self, ops: Sequence[Op]) -> Callable[[float, Sequence[Op]], list[State]] | None:
+        """`possible_states_at` for many cuts, keeping one of the values no op of the window
+        reads or compares with: every op treats those alike (a write ignores the old value, a
+        read or cas only compares it with its own), so one stands for all."""
+        init_until, spans = self._lifetimes(ops)
+        init = self.init()
+        by_value: dict[Any, list[tuple[float, float]]] = defaultdict(list)
+        for since, until, v in spans:
+            by_value[v].append((since, until))
+        # Values that may outlive any later write (crashed writes), and the others by call with
+        # the latest `until` among those called so far, to stop looking back once all expired.
+        forever = sorted((since, v) for since, until, v in spans if until == math.inf)
+        forever_calls = [c for c, _ in forever]
+        mortal = sorted((since, until, v) for since, until, v in spans if until != math.inf)
+        mortal_calls = [c for c, _, _ in mortal]
+        latest = list(accumulate((u for _, u, _ in mortal), max))
+
+        def alive(v: Any, cut: float) -> bool:
+            if v == init and init_until >= cut:
+                return True
+            return any(since < cut <= until for since, until in by_value.get(v, ()))
+
+        def untold(cut: float, observed: set[Any]) -> Any:
+            """A value possible at `cut` that the window does not observe, or UNKNOWN if none."""
+            if init_until >= cut and init not in observed:
+                return init
+            for i in range(bisect_left(forever_calls, cut) - 1, -1, -1):
+                if forever[i][1] not in observed:
+                    return forever[i][1]
+            i = bisect_left(mortal_calls, cut) - 1
+            while i >= 0 and latest[i] >= cut:
+                _, until, v = mortal[i]
+                if until >= cut and v not in observed:
+                    return v
+                i -= 1
+            return UNKNOWN
+
+        def states(cut: float, window: Sequence[Op]) -> list[State]:
+            observed = {v for v in map(self._observed, window) if v is not UNKNOWN}
+            found = [v for v in observed if alive(v, cut)]
+            rest = untold(cut, observed)
+            if rest is not UNKNOWN:
+                found.append(rest)
+            return sorted(found, key=repr)
+
+        return states
+
+    def pending_for_windows(self, pending: Sequence[Op]) -> Callable[[Sequence[Op], float], list[Op]]:
+        """The pending writes (and cas) of values the window observes, and of values those
+        observe in turn; all of them if the window has a cas that returned false.
+
+        The rest write values nothing in the window with them observes: in a linearization
+        the register then holds a value that only writes and ops without effect can follow,
+        so leaving them out (and the optional ops without effect after them) leaves a
+        linearization: the argument of `essential`, applied to the window with them.
+        """
+        everything = super().pending_for_windows(pending)
+        writers: dict[Any, list[tuple[float, Op]]] = defaultdict(list)
+        others = []
+        for op in pending:
+            v = self._written(op)
+            if v is not UNKNOWN:
+                writers[v].append((op.call, op))
+            elif not self.is_noop(op):
+                others.append(op)
+        for ops in writers.values():
+            ops.sort(key=lambda e: e[0])
+
+        def needed(window: Sequence[Op], end: float) -> list[Op]:
+            if any(op.f == "cas" and op.output is False for op in window):
+                return everything(window, end)
+            todo = [v for v in map(self._observed, window) if v is not UNKNOWN]
+            seen = set(todo)
+            kept = [op for op in others if op.call <= end]
+            while todo:
+                for call, op in writers.get(todo.pop(), ()):
+                    if call > end:
+                        break
+                    kept.append(op)
+                    v = self._observed(op)
+                    if v is not UNKNOWN and v not in seen:
+                        seen.add(v)
+                        todo.append(v)
+            return kept
+
+        return needed
+
+    @staticmethod
+    def _observed(op: Op) -> Any:
+        """The value `op` compares the register's value with, or UNKNOWN if none."""
+        if op.f == "read" and op.output is not UNKNOWN:
+            return _nil(op.output)
+        if op.f == "cas" and isinstance(op.input, tuple) and len(op.input) == 2:
+            return _nil(op.input[0])
+        return UNKNOWN
 
     @staticmethod
     def _surely_writes(op: Op) -> bool:

@@ -99,3 +99,69 @@ def _apply(store: dict[Any, Any], written: dict[Any, list[Any]], op: dict[str, A
     store[key] = new
     written[key].append(new)
     return "ok", op["value"]
+
+
+ANOMALIES = ("stale-read", "inversion", "impossible-cas", "lost-write")
+
+
+def plant_anomaly(events: Sequence[Event], seed: int, kind: str) -> tuple[list[Event], int] | None:
+    """`events` from `simulate` with one op's outcome changed so that no linearization exists,
+    and the event index of that op; None if the history offers no place for `kind`.
+
+    Written values are unique, so each kind is a violation by construction, whatever else the
+    history holds: a read of a value that a later write surely overwrote before the read began
+    ("stale-read"); a read of a value whose write returned before the write of a value that an
+    earlier read already saw was called ("inversion"); a cas that expects such an overwritten
+    value ("impossible-cas"); a read of "absent" after a write returned ("lost-write"). The
+    target is drawn from the middle third of the history, so the search must get past the part
+    before it (or a refutation must find it).
+    """
+    from checkers.operations import operations
+
+    rng = random.Random(seed)
+    ops = operations(events)
+    writes = [op for op in ops if op.completed and op.status == "ok" and op.f in ("write", "cas")]
+    value_of = {id(op): op.input if op.f == "write" else op.input[1] for op in writes}
+    writer = {}
+    for op in ops:
+        if op.f in ("write", "cas") and op.input is not None:
+            writer[op.input if op.f == "write" else op.input[1]] = op
+    n = len(events)
+    wanted = "cas" if kind == "impossible-cas" else "read"
+    targets = [op for op in ops if op.f == wanted and op.status == "ok" and n // 3 <= op.call < 2 * n // 3]
+    rng.shuffle(targets)
+    for target in targets:
+        value: Any = None
+        same_key = [w for w in writes if w.key == target.key]
+        if kind in ("stale-read", "impossible-cas"):
+            # The latest write W such that another write began after W returned and ended before target began.
+            began = max((w.call for w in same_key if w.ret < target.call), default=-1)
+            old = [w for w in same_key if w.ret < began]
+            if not old:
+                continue
+            value = value_of[id(max(old, key=lambda w: w.ret))]
+        elif kind == "inversion":
+            seen = [
+                r for r in ops
+                if r.f == "read" and r.key == target.key and r.status == "ok" and r.ret < target.call
+                and r.output in writer
+            ]
+            if not seen:
+                continue
+            later = writer[max(seen, key=lambda r: r.ret).output]
+            old = [w for w in same_key if w.ret < later.call]
+            if not old:
+                continue
+            value = value_of[id(max(old, key=lambda w: w.ret))]
+        elif not any(w.ret < target.call for w in same_key):
+            continue
+        out = list(events)
+        if kind == "impossible-cas":
+            for pos in (target.call, target.ret):
+                e = out[pos]
+                out[pos] = Event(e.index, e.time, e.process, e.type, e.f, e.key, [value, e.value[1]], e.node, e.error)
+        else:
+            e = out[target.ret]
+            out[target.ret] = Event(e.index, e.time, e.process, e.type, e.f, e.key, value, e.node, e.error)
+        return out, events[target.call].index
+    return None
