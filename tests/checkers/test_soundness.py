@@ -24,7 +24,7 @@ from checkers.api import check_history
 from checkers.models import get_model
 from checkers.operations import operations
 from checkers.reference import MODEL_NAMES, brute_force, forced_shortcuts, linearizable_history, plant_violation
-from checkers.refute import refute
+from checkers.refute import refute, sweep
 from checkers.search import Budget, _Search, check_part
 
 SEMANTICS = ("harness", "knossos", "porcupine")
@@ -200,3 +200,66 @@ def test_window_refutations_only_refute_what_is_not_linearizable():
     sound()
     assert counts["refuted"] >= 20 and counts["window smaller than part"] >= 5, counts
     assert counts["refuted from fewer states than possible_states"] >= 5, counts
+
+
+def test_sweep_only_refutes_what_is_not_linearizable():
+    """Every window the sweep refutes a part by, from the narrowed and collapsed states and with
+    the pending ops the model chose, belongs to a part the brute force finds not linearizable."""
+    counts: Counter = Counter()
+
+    @profile(500)
+    @given(histories(("register", "cas-register", "mutex"), (0, 1, 1, 2)))
+    def sound(case):
+        model, semantics, events = case
+        m = get_model(model)
+        for part in m.partition(operations(events, semantics)):
+            with mock.patch.object(checkers.refute, "SWEEP_SIZES", (1, 2, 4)):
+                refuted = sweep(part, m, None, 1 << 26, 10**6)
+            truth = brute_force(part, m)
+            if refuted is not None:
+                assert truth is False, (model, semantics)
+                counts["refuted"] += 1
+                counts["by a window smaller than the part"] += len(refuted.ops) < len(part)
+            counts["missed" if truth is False and refuted is None else "agreed"] += 1
+
+    sound()
+    assert counts["refuted"] >= 50 and counts["by a window smaller than the part"] >= 10, counts
+
+
+def test_window_states_and_pending_settle_windows_as_every_state_and_op_would():
+    """A window searched from `Model.window_states` with `Model.pending_for_windows`'s ops is
+    refuted exactly when it is refuted from every state `possible_states_at` allows with every
+    pending op: the collapsed states and the left-out ops change no verdict."""
+    counts: Counter = Counter()
+
+    @profile(400)
+    @given(histories(("register", "cas-register")), st.randoms(use_true_random=False))
+    def same(case, rng):
+        model, semantics, events = case
+        m = get_model(model)
+        for part in m.partition(operations(events, semantics)):
+            completed = [op for op in part if op.completed]
+            if not completed:
+                continue
+            pending = [op for op in part if not op.completed]
+            last = rng.choice(completed)
+            start = min(op.call for op in rng.sample(completed, rng.randint(1, len(completed))))
+            start = min(start, last.call)
+            full = checkers.refute._window(part, start, last.ret)
+            others = [op for op in full if not any(op is p for p in pending)]
+            chosen = others + m.pending_for_windows(pending)(others, last.ret)
+            states = m.window_states(part)(start, chosen)
+            everything = m.possible_states_at(part, start)
+
+            def refuted(ops, starts):
+                return bool(starts) and all(
+                    check_part(ops, m, Budget(), init=s, relaxed=True).valid is False for s in starts
+                )
+
+            assert refuted(chosen, states) == refuted(full, everything), (model, semantics)
+            counts["states collapsed"] += len(states) < len(everything)
+            counts["pending left out"] += len(chosen) < len(full)
+            counts["refuted"] += refuted(full, everything)
+
+    same()
+    assert counts["states collapsed"] >= 5 and counts["pending left out"] >= 10 and counts["refuted"] >= 20, counts
