@@ -1,7 +1,7 @@
 """Checker benchmark: published histories against Porcupine's times, and generated shapes.
 
     .venv/bin/python benchmarks/checker.py [--repeat N] [--skip-published] [--skip-shapes]
-                                           [--large] [--time-limit S]
+                                           [--skip-crowded] [--large] [--time-limit S]
 
 Times are checking CPU time only (parsing excluded, as in Porcupine's benchmarks; CPU time
 because the machine may be shared), best of `--repeat` runs per file. Porcupine's figures
@@ -11,6 +11,10 @@ each run in a child process, so that peak memory (max RSS) is its own: a table b
 processes, ops and crashed share, with the verdict, checking CPU time, reading time (the
 history written as jsonl and read back, as `harness check` does) and peak RSS. Multi-key
 shapes grow in length; single-key ones in concurrency. `--large` adds a million-op history.
+Crowded single-key shapes (30-80 processes, 1-5% crashed, 1,000-20,000 ops) are checked as
+generated (linearizable) and with each kind of violation of `checkers.simulate.plant_anomaly`
+planted in their middle third (not linearizable by construction): verdict, time, peak RSS,
+and whether the counterexample names the planted op.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from checkers.api import check_file, check_history  # noqa: E402
-from checkers.simulate import simulate  # noqa: E402
+from checkers.simulate import ANOMALIES, plant_anomaly, simulate  # noqa: E402
 
 HISTORIES = ROOT / "tests" / "data" / "histories"
 EXPECTED = {"linearizable": True, "not-linearizable": False}
@@ -150,6 +154,68 @@ def bench_shapes(shapes: list[tuple[int, int, int, float]], time_limit: float) -
         )
 
 
+# (ops, processes, chance of a crashed op): one key, concurrency 0.9.
+CROWDED = [
+    (1_000, 30, 0.01),
+    (1_000, 30, 0.05),
+    (1_000, 80, 0.05),
+    (5_000, 50, 0.02),
+    (20_000, 30, 0.01),
+    (20_000, 80, 0.05),
+]
+
+
+def bench_crowded_one(n_ops: int, procs: int, p_info: float, kind: str, time_limit: float) -> dict[str, Any]:
+    """Generate one crowded history, plant `kind` ("valid": nothing) and check it; runs in the child."""
+    seed, planted = 42, None
+    while True:
+        events = simulate(seed=seed, n_ops=n_ops, n_procs=procs, keys=[0], p_info=p_info, concurrency=0.9)
+        if kind == "valid":
+            break
+        planted = plant_anomaly(events, seed, kind)
+        if planted is not None:
+            events = planted[0]
+            break
+        seed += 1  # no place for this kind in that history: the next seed's
+    result = check_history(events, time_limit=time_limit, shrink=False)  # the time to a verdict, not to a core
+    named = None
+    if planted is not None and result["valid"] is False:
+        named = (result["counterexample"].get("op") or {}).get("index") == planted[1]
+    return {
+        "seed": seed,
+        "valid": result["valid"],
+        "reason": result.get("reason"),
+        "check_cpu_seconds": result["cpu_seconds"],
+        "check_seconds": result["seconds"],
+        "named": named,
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def bench_crowded(shapes: list[tuple[int, int, float]], time_limit: float) -> None:
+    print(
+        f"{'ops':>7} {'procs':>5} {'crashed':>7} {'history':>14} {'verdict':>22} {'CPU s':>7} {'wall s':>7} "
+        f"{'peak MiB':>8} {'names op':>8}"
+    )
+    for n_ops, procs, p_info in shapes:
+        for kind in ("valid", *ANOMALIES):
+            out = subprocess.run(
+                [sys.executable, __file__, "--crowded-child", json.dumps([n_ops, procs, p_info, kind, time_limit])],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+            r = json.loads(out)
+            verdict = {True: "valid", False: "INVALID"}.get(r["valid"], f"unknown ({r['reason']})")
+            named = {None: "-", True: "yes", False: "no"}[r["named"]]
+            history = kind if kind == "valid" else f"+{kind}"
+            print(
+                f"{n_ops:7d} {procs:5d} {p_info:7.0%} {history:>14} {verdict:>22} {r['check_cpu_seconds']:7.2f} "
+                f"{r['check_seconds']:7.2f} {r['peak_rss_mib']:8.0f} {named:>8}",
+                flush=True,
+            )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeat", type=int, default=3)
@@ -157,15 +223,22 @@ def main() -> None:
     ap.add_argument("--skip-shapes", action="store_true")
     ap.add_argument("--large", action="store_true", help="add a 1,000,000-op history")
     ap.add_argument("--time-limit", type=float, default=60.0, help="per generated history, s (default 60)")
+    ap.add_argument("--skip-crowded", action="store_true", help="skip the crowded single-key table")
     ap.add_argument("--shape-child", help=argparse.SUPPRESS)
+    ap.add_argument("--crowded-child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.shape_child:
         print(json.dumps(bench_shape(*json.loads(args.shape_child))))
+        return
+    if args.crowded_child:
+        print(json.dumps(bench_crowded_one(*json.loads(args.crowded_child))))
         return
     if not args.skip_published:
         bench_published(args.repeat)
     if not args.skip_shapes:
         bench_shapes(SHAPES + (LARGE if args.large else []), args.time_limit)
+    if not args.skip_crowded:
+        bench_crowded(CROWDED, args.time_limit)
 
 
 if __name__ == "__main__":

@@ -25,8 +25,8 @@ from checkers.search import DEFAULT_MEMORY_LIMIT, SEARCH_BUDGET, Budget, PartRes
 SHRINK_SECONDS = 5.0
 FIRST_ROUND_CONFIGURATIONS = 20_000
 # What the searches of the one sweep per undecided part may spend, beyond its search-free
-# smallest windows (a few seconds at most).
-SWEEP_CONFIGURATIONS = 200_000
+# smallest windows (about a second).
+SWEEP_CONFIGURATIONS = 100_000
 
 
 def part_key(ops: Sequence[Op]) -> Any:
@@ -149,11 +149,14 @@ def check_linearizable(
                 deepest = sum(op.completed for op in r.blocked.prefix)
                 reached[id(part)] = max(reached.get(id(part), 0), deepest)
             if r.valid == "unknown" and r.reason != "time limit" and r.blocked is not None:
-                refutation = refute(part, model, r.blocked.op, deadline, memory_limit)
-                if refutation is None and id(part) not in swept:
-                    # The search may never get near the anomaly of a crowded part: look everywhere, once.
+                refutation = None
+                if id(part) not in swept:
+                    # The search may never get near the anomaly of a crowded part: look everywhere,
+                    # once, before the windows where it got stuck (the sweep's are smaller).
                     swept.add(id(part))
                     refutation = sweep(part, model, deadline, memory_limit, SWEEP_CONFIGURATIONS)
+                if refutation is None:
+                    refutation = refute(part, model, r.blocked.op, deadline, memory_limit)
                 if refutation is not None:
                     result["finished_keys"].append(jsonable(key))
                     failures[repr(jsonable(key))] = _window_failure(
