@@ -8,10 +8,13 @@ construction, and must never be called INVALID, whatever the budget lets the che
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from checkers.api import check_history
 from checkers.simulate import ANOMALIES, plant_anomaly, simulate
+from harness.cli import main
 
 SHAPES = [(1500, 30, 0.02), (1500, 80, 0.05)]
 
@@ -36,3 +39,18 @@ def test_crowded_linearizable_history_is_never_called_invalid(n_ops, procs, cras
     assert r["valid"] is not False, r["counterexample"]
     if r["valid"] == "unknown":
         assert r["reason"] and r["unknown_keys"][0]["reason"], "an unknown verdict says why"
+
+
+def test_harness_check_finds_a_stale_read_among_80_processes(tmp_path, capsys):
+    """Through the CLI, with its default budget: exit 1, the planted read named, the window said."""
+    seed, planted = 0, None
+    while planted is None:
+        seed += 1
+        planted = plant_anomaly(simulate(seed, 3000, 80, keys=["k"], p_info=0.05, concurrency=0.9), seed, "stale-read")
+    events, at = planted
+    path = tmp_path / "history.jsonl"
+    path.write_text("".join(json.dumps(e.to_dict()) + "\n" for e in events))
+    assert main(["check", str(path), "--json"]) == 1
+    r = json.loads(capsys.readouterr().out)
+    assert r["counterexample"]["op"]["index"] == at
+    assert "window" in r["counterexample"], "refuted by a window of the history, not by the whole search"
