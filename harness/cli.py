@@ -245,7 +245,7 @@ def _check_workload(path: Path, args: argparse.Namespace) -> int:
     events = workload.read_history(path, args.format)
     if not any(e.is_client for e in events):
         raise UsageError(f"{path}: no client operation in it: nothing to check")
-    context = {"time_limit": args.time_limit}
+    context = {"time_limit": args.time_limit, "jobs": args.jobs}
     verdict = workload.checker().check(events, context)
     results = {name: r for name, r in verdict.items() if name != "valid"}
     if args.json:
