@@ -7,6 +7,7 @@ send every part of a small history to a worker.
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import os
 from unittest.mock import patch
@@ -130,9 +131,9 @@ def test_cli_jobs_gives_the_same_json(tmp_path, capsys):
 def test_bad_jobs_is_one_line_and_254(tmp_path, capsys):
     path = tmp_path / "h.jsonl"
     path.write_text("")
-    for bad in ("0", "-2", "two", "1.5"):
+    for bad, command in itertools.product(("0", "-2", "two", "1.5"), (["check", str(path)], ["run"])):
         try:
-            code = main(["check", str(path), "--jobs", bad])
+            code = main([*command, "--jobs", bad])
         except SystemExit as e:
             code = e.code
         err = capsys.readouterr().err
