@@ -10,6 +10,7 @@ import io
 import itertools
 import json
 import os
+import time
 from unittest.mock import patch
 
 from hypothesis import given, settings
@@ -100,7 +101,7 @@ def test_memory_limit_holds_in_every_worker(hist):
 
 
 def test_time_limit_and_progress_hold_across_workers(hist):
-    """Two keys too hard for the limit, searched in workers: both given up, progress drawn meanwhile."""
+    """Two keys too hard for the limit, searched in workers: both given up when it runs out."""
     calls = []
 
     class Recorder(ProgressLine):
@@ -113,7 +114,22 @@ def test_time_limit_and_progress_hold_across_workers(hist):
     )
     assert r["valid"] == "unknown" and r["reason"] == "time limit"
     assert sorted(k["key"] for k in r["unknown_keys"]) == ["k0", "k1"]
-    assert calls and max(calls) > workers.MIN_WORKER_OPS  # configurations stored by the workers' searches
+    assert calls and max(calls) > 0
+
+
+def slow_search(i, budget, tick):
+    """Stands in for a long search: reports what it has stored, then keeps its worker busy."""
+    tick(1000 + i)
+    time.sleep(2)
+    return i
+
+
+def test_progress_counts_what_the_workers_store():
+    seen = []
+    big = workers.MIN_WORKER_OPS
+    with workers.Dispatcher(slow_search, [big, big], jobs=2) as d:
+        assert dict(d.round([0, 1], 1, seen.append)) == {0: 0, 1: 1}
+    assert max(seen) >= 1000  # read from the workers' shared slots while the parent waited
 
 
 def test_cli_jobs_gives_the_same_json(tmp_path, capsys):
