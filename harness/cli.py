@@ -120,6 +120,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     options = RunOptions(
         nodes=nodes, time_limit=args.time_limit, nemesis_interval=args.nemesis_interval,
         concurrency=args.concurrency, rate=args.rate, op_timeout=args.op_timeout, results_root=Path(args.results),
+        jobs=args.jobs,
     )
     if args.seed is not None:
         options.seed = args.seed
@@ -244,7 +245,7 @@ def _check_workload(path: Path, args: argparse.Namespace) -> int:
     events = workload.read_history(path, args.format)
     if not any(e.is_client for e in events):
         raise UsageError(f"{path}: no client operation in it: nothing to check")
-    context = {"time_limit": args.time_limit}
+    context = {"time_limit": args.time_limit, "jobs": args.jobs}
     verdict = workload.checker().check(events, context)
     results = {name: r for name, r in verdict.items() if name != "valid"}
     if args.json:
@@ -289,6 +290,7 @@ def _check_one(raw: str, args: argparse.Namespace) -> int:
             shrink=not args.no_shrink,
             read_memory=args.read_memory * 2**20,
             progress=terminal_progress(sys.stderr),
+            jobs=args.jobs,
         )
     except (UsageError, HistoryError) as e:
         print(f"harness: {e}", file=sys.stderr)
@@ -537,6 +539,9 @@ def build_parser() -> argparse.ArgumentParser:
     shape.add_argument("--op-timeout", type=_positive(float),
                        help="client timeout per operation, s (default: the fault package's own; else 5)")
     shape.add_argument("--seed", type=int, help="seed for every random choice (default: random, recorded)")
+    shape.add_argument("--jobs", type=_positive(int), metavar="N",
+                       help="processes the linearizability checker may use for independent keys "
+                       "(default: one per core)")
     where = r.add_argument_group("where the nodes run (default: fresh Docker containers)")
     where.add_argument("--subnet", help="the cluster network's subnet (default 10.231.0.0/24)")
     where.add_argument("--image", help="a local Docker image for the nodes, instead of the system's own")
@@ -621,6 +626,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--read-memory", type=_positive(int), default=2048, metavar="MIB",
                    help="estimated memory the parsed events of one file may take, MiB (default 2048); "
                    "a larger file is refused (exit 254)")
+    c.add_argument("--jobs", type=_positive(int), metavar="N",
+                   help="processes searching independent keys at once (default: one per core); each holds "
+                   "--memory-limit; the verdict is the same for any N")
     c.add_argument("--all-keys", action="store_true", help="check every key, not only the first bad one")
     c.add_argument("--no-shrink", action="store_true", help="skip shrinking the counterexample")
     c.add_argument("--json", action="store_true", help="one JSON object per path")

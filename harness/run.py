@@ -248,7 +248,7 @@ def _check(test: Test, run_dir: RunDir, run_id: str, timings: dict[str, float], 
     events = read_history(run_dir.history)
     started = time.monotonic()
     judged = any(e.is_client for e in events)
-    verdict = test.workload.checker().check(events, {}) if judged else {"valid": "unknown"}
+    verdict = test.workload.checker().check(events, {"jobs": test.options.jobs}) if judged else {"valid": "unknown"}
     timings["check_s"] = round(time.monotonic() - started, 2)
     stats = interp.stats if interp is not None else None
     if stats is not None and timings.get("workload_s"):

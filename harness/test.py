@@ -51,6 +51,7 @@ class RunOptions:
     ready_timeout: float = 60.0
     seed: int = field(default_factory=lambda: secrets.randbelow(2**31))
     results_root: Path = Path("results")
+    jobs: int | None = None  # processes for the linearizability checker's keys; None: one per core
 
     def settle(self, preferred: dict[str, float]) -> None:
         """Fill the rhythm left unset: what the fault packages prefer (`preferred`), else the defaults."""
@@ -72,6 +73,8 @@ class RunOptions:
             raise UsageError(f"--concurrency must be between 1 and {MAX_CONCURRENCY}, got {self.concurrency}")
         if not 1 <= self.nodes <= 255:
             raise UsageError(f"--nodes must be between 1 and 255, got {self.nodes}")
+        if self.jobs is not None and not 1 <= self.jobs <= MAX_CONCURRENCY:
+            raise UsageError(f"--jobs must be between 1 and {MAX_CONCURRENCY}, got {self.jobs}")
         if not 0 <= self.seed < 2**63:
             raise UsageError(f"--seed must be between 0 and 2^63, got {self.seed}")
 
@@ -103,6 +106,8 @@ class Test:
                             ("--nemesis-interval", o.nemesis_interval), ("--concurrency", o.concurrency),
                             ("--rate", o.rate), ("--op-timeout", o.op_timeout), ("--seed", o.seed)):
             argv += [flag, f"{value:g}" if isinstance(value, float) else str(value)]
+        if o.jobs is not None:
+            argv += ["--jobs", str(o.jobs)]
         return argv
 
     def describe(self) -> dict[str, Any]:
@@ -113,7 +118,7 @@ class Test:
             "workload": self.workload_spec, "workload_options": self.workload.settings(), "nemesis": self.nemesis,
             "nodes": o.nodes, "time_limit": o.time_limit, "nemesis_interval": o.nemesis_interval,
             "concurrency": o.concurrency, "rate": o.rate, "op_timeout": o.op_timeout,
-            "recovery_time": o.recovery_time, "ready_timeout": o.ready_timeout, "seed": o.seed,
+            "recovery_time": o.recovery_time, "ready_timeout": o.ready_timeout, "seed": o.seed, "jobs": o.jobs,
             "results_root": str(o.results_root), "argv": self.argv,
         }
 
