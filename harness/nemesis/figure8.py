@@ -15,8 +15,8 @@ So the package also tells the clients what they may do (`harness.client_gate`), 
 4. clients only read; restart the first leader and reconnect everyone but L2. Only a node
    holding X can win (the rest have older logs); it spreads X to a majority, and a node that
    counts replicas for old terms commits X without an entry of its own: reads then see X;
-5. kill that leader, restart L2 and connect it to the rest only: X's holders have older terms
-   than Z, so L2 wins and overwrites X everywhere; clients may write again.
+5. cut the rest off from the others, kill that leader and restart L2: among the rest, X's
+   holders have older terms than Z, so L2 wins and overwrites X; clients may write again.
 
 Each step's nodes, the leader at that moment and the client mode are recorded (`steps`).
 """
@@ -61,8 +61,7 @@ class CrashAfterReplicate:
         steps.note("clients", allow=mode, settled=self.clients.settle(self.settle_s))
 
     def _regroup(self, components: list[list[str]]) -> None:
-        self.partition.heal()
-        self.partition.cut(grudge_of(components))
+        self.partition.regroup(grudge_of(components))
 
     def inject(self) -> dict[str, Any]:
         steps = Steps()
@@ -123,11 +122,12 @@ class CrashAfterReplicate:
         if l3 is None:
             return
         time.sleep(self.observe_s)  # reads see what l3 commits
+        # Cut the rest off first: X's holders left together after the kill would elect one of them.
+        self._regroup([rest, [n for n in self.nodes if n not in rest]])
         self.db.kill(l3)
         out["killed"].append(l3)
         steps.note("kill", nodes=[l3])
         self.db.start(l2)
-        self._regroup([rest, [n for n in self.nodes if n not in rest]])
         steps.note("restart", nodes=[l2])
         fourth = wait_leader(self.primaries, rest, timeout=5.0)
         out["leaders"].append(fourth[0] if fourth else None)

@@ -64,20 +64,39 @@ class PartitionNemesis:
             raise ValueError(f"unknown partition shapes {unknown}; known: {', '.join(SHAPES)}")
         self.grudge = check_grudge(grudge, list(addresses)) if grudge is not None else None
 
+    def _drops(self, enemies: list[str]) -> list[str]:
+        rules = []
+        for enemy in enemies:
+            addr = self.addresses[enemy]
+            rules.append(shell(["iptables", "-w", "5", "-A", "INPUT", "-s", addr, "-j", "DROP"]))
+            rules.append(shell(["iptables", "-w", "5", "-A", "OUTPUT", "-d", addr, "-j", "DROP"]))
+        return rules
+
     def cut(self, grudge: Grudge) -> None:
         """Enforce a grudge: one remote command per node, all nodes at once."""
 
         def one(node: str) -> None:
-            rules = []
-            for enemy in grudge[node]:
-                addr = self.addresses[enemy]
-                rules.append(shell(["iptables", "-w", "5", "-A", "INPUT", "-s", addr, "-j", "DROP"]))
-                rules.append(shell(["iptables", "-w", "5", "-A", "OUTPUT", "-d", addr, "-j", "DROP"]))
-            r = self.remote.exec(node, ["sh", "-c", " && ".join(rules)], timeout=30)
+            r = self.remote.exec(node, ["sh", "-c", " && ".join(self._drops(grudge[node]))], timeout=30)
             if not r.ok:
                 raise HealError(f"{node}: adding iptables rules failed: {r.stderr.strip()}")
 
         on_nodes([n for n in sorted(grudge) if grudge[n]], one)
+
+    def regroup(self, grudge: Grudge) -> None:
+        """Replace the cut in force by `grudge`, each node's rules in one command (flush, then add).
+
+        Unlike heal-then-cut, no moment has every link open: both ends of a link drop its packets,
+        so while the nodes switch one by one a link is open only if the old or the new grudge
+        leaves it open. A package that moves nodes between sides uses this, so that nodes never
+        meant to meet cannot hold an election in between."""
+
+        def one(node: str) -> None:
+            r = self.remote.exec(node, ["sh", "-c", " && ".join([FLUSH, *self._drops(grudge.get(node, []))])],
+                                 timeout=30)
+            if not r.ok:
+                raise HealError(f"{node}: replacing iptables rules failed: {r.stderr.strip()}")
+
+        on_nodes(sorted(self.addresses), one)
 
     def uncut(self, a: str, b: str) -> None:
         """Delete one pair of DROP rules each way between two nodes, leaving every other cut (and any
