@@ -149,7 +149,8 @@ KINDS: dict[str, NemesisKind] = {k.name: k for k in (
     NemesisKind("lag-then-kill", LagThenKill.summary, lambda c, a: LagThenKill(c),
                 requires=(Process, Primaries), package=True, interval=3.0, op_timeout=2.0, tools=NETWORK_TOOLS),
     NemesisKind("crash-after-replicate", CrashAfterReplicate.summary, lambda c, a: CrashAfterReplicate(c),
-                requires=(Process, Primaries), package=True, interval=3.0, op_timeout=1.0, tools=NETWORK_TOOLS),
+                requires=(Process, Primaries), package=True, interval=3.0, op_timeout=1.0,
+                tools=(*NETWORK_TOOLS, "iptables-restore")),  # regroup: one atomic switch per node
     NemesisKind("kill-during-election", KillDuringElection.summary, lambda c, a: KillDuringElection(c),
                 requires=(Process, Primaries), package=True, interval=3.0, op_timeout=1.0, tools=PACKET_TOOLS),
     NemesisKind("partition-kill-storm", PartitionKillStorm.summary, lambda c, a: PartitionKillStorm(c),
