@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from checkers.history import HistoryWriter
 from contract.client import Completion, Connection, Invoke, Op
+from harness.client_gate import ALL, NONE, READS, ClientGate
 from workloads.generator import Generator
 
 log = logging.getLogger(__name__)
@@ -45,8 +46,11 @@ class Interpreter:
         invoke: Invoke,
         connect: Callable[[str], Connection],
         nodes: list[str],
+        gate: ClientGate | None = None,
     ) -> None:
+        """`gate`, if given, is how a fault package holds the workers back (all ops, reads, none)."""
         self.history = history
+        self.gate = gate or ClientGate()
         self.generator = generator
         self.invoke = invoke
         self.connect = connect
@@ -76,10 +80,18 @@ class Interpreter:
         conn = self.connect(self.nodes[worker % len(self.nodes)])
         try:
             while not self._stop.is_set():
-                gap, op = self.generator.next(worker)
+                mode = self.gate.mode
+                gap, op = self.generator.next(worker, reads_only=mode == READS)
                 if time.monotonic() + gap >= deadline or self._stop.wait(gap):
                     return
-                if self.perform(process, conn, op).type == "info":
+                kind = READS if mode == READS else ALL
+                if mode == NONE or op is None or not self.gate.admit(kind):
+                    continue
+                try:
+                    completion = self.perform(process, conn, op)
+                finally:
+                    self.gate.done(kind)
+                if completion.type == "info":
                     process = self._new_process()
         except Exception:
             log.exception("worker %d crashed", worker)

@@ -26,6 +26,7 @@ from types import FrameType
 from typing import Any
 
 from checkers.history import HistoryWriter, read_history
+from harness.client_gate import ClientGate
 from harness.dbs.abilities import Primaries, Process
 from harness.dbs.base import DB
 from harness.edn_export import jsonl_to_edn
@@ -143,10 +144,11 @@ def _run(test: Test, run_dir: RunDir, say: Callable[[str], None], progress: Prog
             + f", in {timings['cluster_ready_s']:.1f} s; running {workload.name} for {o.time_limit:g} s")
 
         rng = random.Random(f"{o.seed}:nemesis")
-        nemeses = build_nemesis(test.nemesis, nodes.remote, db, nodes.addresses, rng, watch)
-        generator = Generator(workload.next_op, o.seed, o.concurrency, o.rate)
+        gate = ClientGate()  # fault packages may hold the clients to reads, or to nothing, for a while
+        nemeses = build_nemesis(test.nemesis, nodes.remote, db, nodes.addresses, rng, watch, gate)
+        generator = Generator(workload.next_op, o.seed, o.concurrency, o.rate, reads=workload.read_op)
         interp = Interpreter(history, generator, workload.invoke, lambda node: db.connect(node, o.op_timeout),
-                             nodes.names)
+                             nodes.names, gate)
         initial = workload.initial_ops()
         if initial:
             done = interp.run_ops(initial, leader or nodes.names[0])

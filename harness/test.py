@@ -153,7 +153,7 @@ def make_test(
     if options.nodes < db_class.min_nodes:
         raise UsageError(f"--nodes {options.nodes}: db {db_class.name} needs at least {db_class.min_nodes} nodes")
     client = getattr(db_class, "connection", None)
-    lacking = [op for op in workload_class.requires if not callable(getattr(client, op, None))]
+    lacking = [op for op in the_workload.needs() if not callable(getattr(client, op, None))]
     if lacking:
         raise UsageError(f"workload {workload_class.name} needs the client operation(s) {', '.join(lacking)}, "
                          f"which db {db_class.name}'s client ({getattr(client, '__name__', client)}) does not have")

@@ -52,6 +52,15 @@ class Workload(ABC):
     def next_op(self, rng: random.Random) -> Op:
         """The next operation for a client, drawn from `rng` (one seeded source per worker)."""
 
+    def read_op(self, rng: random.Random) -> Op | None:
+        """An operation that only reads, for phases in which a fault package lets clients only watch
+        (`harness.client_gate`); None (the default) if the workload has none: its clients then wait."""
+        return None
+
+    def needs(self) -> tuple[str, ...]:
+        """The connection methods this workload, with its options, calls (default: `requires`)."""
+        return self.requires
+
     @abstractmethod
     def invoke(self, conn: Any, op: Op) -> Completion:
         """Perform `op` through `conn`; Definite errors become fail, Indeterminate ones info."""

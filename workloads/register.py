@@ -44,6 +44,9 @@ class Register(Workload):
             return Op("write", key, rng.randrange(values))
         return Op("cas", key, [rng.randrange(values), rng.randrange(values)])
 
+    def read_op(self, rng: random.Random) -> Op:
+        return Op("read", rng.choice(self.keys), None)
+
     def invoke(self, conn: Any, op: Op) -> Completion:
         if op.f == "read":
             return perform(lambda: conn.read(op.key), op, ok_value=lambda v: v)

@@ -64,20 +64,45 @@ class PartitionNemesis:
             raise ValueError(f"unknown partition shapes {unknown}; known: {', '.join(SHAPES)}")
         self.grudge = check_grudge(grudge, list(addresses)) if grudge is not None else None
 
+    def _drops(self, enemies: list[str]) -> list[str]:
+        """The DROP rules cutting a node off from `enemies`, both ways, as iptables arguments."""
+        rules = []
+        for enemy in enemies:
+            addr = self.addresses[enemy]
+            rules.append(["-A", "INPUT", "-s", addr, "-j", "DROP"])
+            rules.append(["-A", "OUTPUT", "-d", addr, "-j", "DROP"])
+        return rules
+
     def cut(self, grudge: Grudge) -> None:
         """Enforce a grudge: one remote command per node, all nodes at once."""
 
         def one(node: str) -> None:
-            rules = []
-            for enemy in grudge[node]:
-                addr = self.addresses[enemy]
-                rules.append(shell(["iptables", "-w", "5", "-A", "INPUT", "-s", addr, "-j", "DROP"]))
-                rules.append(shell(["iptables", "-w", "5", "-A", "OUTPUT", "-d", addr, "-j", "DROP"]))
+            rules = [shell(["iptables", "-w", "5", *rule]) for rule in self._drops(grudge[node])]
             r = self.remote.exec(node, ["sh", "-c", " && ".join(rules)], timeout=30)
             if not r.ok:
                 raise HealError(f"{node}: adding iptables rules failed: {r.stderr.strip()}")
 
         on_nodes([n for n in sorted(grudge) if grudge[n]], one)
+
+    def regroup(self, grudge: Grudge) -> None:
+        """Replace the cut in force by `grudge`, each node's INPUT and OUTPUT in one atomic
+        iptables-restore transaction, all nodes at once.
+
+        Unlike heal-then-cut (or a flush then adds), no moment has a link open that neither grudge
+        leaves open: every node holds either its old rules or its new ones, and both ends of a link
+        drop its packets. A package that moves nodes from one side to another uses this, so nodes
+        never meant to meet cannot hold an election, nor receive what a dead node's kernel still
+        retransmits, in between."""
+
+        def one(node: str) -> None:
+            drops = [" ".join(rule) for rule in self._drops(grudge.get(node, []))]
+            lines = ["*filter", "-F INPUT", "-F OUTPUT", *drops, "COMMIT"]
+            script = f"printf '%s\\n' {' '.join(shell([line]) for line in lines)} | iptables-restore --noflush"
+            r = self.remote.exec(node, ["sh", "-c", script], timeout=30)
+            if not r.ok:
+                raise HealError(f"{node}: replacing iptables rules failed: {r.stderr.strip()}")
+
+        on_nodes(sorted(self.addresses), one)
 
     def uncut(self, a: str, b: str) -> None:
         """Delete one pair of DROP rules each way between two nodes, leaving every other cut (and any

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from harness.client_gate import ClientGate
 from harness.dbs.abilities import ClockHook, Primaries, Process, missing
 from harness.errors import UsageError
 from harness.nemesis.base import Nemesis
@@ -43,12 +44,14 @@ from harness.remote.base import Remote
 
 @dataclass(frozen=True)
 class Cluster:
-    """What a nemesis may reach: the nodes (through `remote`), the DB, and the seeded random source."""
+    """What a nemesis may reach: the nodes (through `remote`), the DB, the seeded random source, and
+    the clients' gate (a package may let them only read, or do nothing, for a while)."""
 
     remote: Remote
     db: Any  # a harness.dbs.base.DB with the abilities its nemesis kind requires, maybe in a ProcessWatch
     addresses: dict[str, str]
     rng: random.Random
+    clients: ClientGate = field(default_factory=ClientGate)
 
     @property
     def primaries(self) -> Callable[[], list[str]]:
@@ -146,7 +149,8 @@ KINDS: dict[str, NemesisKind] = {k.name: k for k in (
     NemesisKind("lag-then-kill", LagThenKill.summary, lambda c, a: LagThenKill(c),
                 requires=(Process, Primaries), package=True, interval=3.0, op_timeout=2.0, tools=NETWORK_TOOLS),
     NemesisKind("crash-after-replicate", CrashAfterReplicate.summary, lambda c, a: CrashAfterReplicate(c),
-                requires=(Process, Primaries), package=True, interval=3.0, op_timeout=1.0, tools=NETWORK_TOOLS),
+                requires=(Process, Primaries), package=True, interval=3.0, op_timeout=1.0,
+                tools=(*NETWORK_TOOLS, "iptables-restore")),  # regroup: one atomic switch per node
     NemesisKind("kill-during-election", KillDuringElection.summary, lambda c, a: KillDuringElection(c),
                 requires=(Process, Primaries), package=True, interval=3.0, op_timeout=1.0, tools=PACKET_TOOLS),
     NemesisKind("partition-kill-storm", PartitionKillStorm.summary, lambda c, a: PartitionKillStorm(c),
@@ -256,12 +260,13 @@ def prepare(names: list[str], db: Any) -> None:
 
 def build_nemesis(
     names: list[str], remote: Remote, db: Any, addresses: dict[str, str], rng: random.Random,
-    watch: ProcessWatch | None = None,
+    watch: ProcessWatch | None = None, clients: ClientGate | None = None,
 ) -> list[Nemesis]:
     """One nemesis per spec, in the given order (the order the final heal heals them in). A nemesis
     built with an argument is named by its spec ("kill:leader"), so its history events say so.
-    With a `watch`, every kill and restart goes through it (see `harness.nemesis.watch`)."""
-    cluster = Cluster(remote, watch if watch is not None else db, addresses, rng)
+    With a `watch`, every kill and restart goes through it (see `harness.nemesis.watch`); `clients`
+    is the gate the run's workers obey (a package's own, which nobody obeys, if not given)."""
+    cluster = Cluster(remote, watch if watch is not None else db, addresses, rng, clients or ClientGate())
     built = []
     for spec in names:
         name, arg = split(spec)

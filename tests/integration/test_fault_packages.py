@@ -20,6 +20,7 @@ import pytest
 from clusters import Cluster, started_cluster
 
 from contract.client import Definite, Indeterminate
+from harness.client_gate import ClientGate
 from harness.nemesis.partition import PartitionNemesis
 from harness.nemesis.registry import build_nemesis
 from harness.nemesis.targets import wait_leader
@@ -122,18 +123,35 @@ def test_lag_then_kill_kills_the_leader_and_a_lagging_follower_never_wins_on_cor
     whole(five, watch)
 
 
-def test_crash_after_replicate_plays_the_figure_8_sequence(five: Cluster) -> None:
-    nemesis, watch = build(five, "crash-after-replicate", 3)
+def test_crash_after_replicate_plays_the_figure_8_sequence_and_correct_raft_keeps_the_old_entries_out(
+    five: Cluster,
+) -> None:
+    gate = ClientGate()
+    watch = ProcessWatch(five.db)
+    [nemesis] = build_nemesis(["crash-after-replicate"], five.remote, five.db, five.addresses, random.Random(3),
+                              watch, gate)
+    five.db.wait_ready(60)
+    term_before = max(s["term"] for s in five.db.statuses().values())
     try:
         done = nemesis.inject()
-        steps = [s["step"] for s in done["steps"]]
+        steps = [s["step"] for s in done["steps"] if s["step"] != "clients"]
         assert steps == ["cut-with-minority", "kill", "elected", "isolate", "kill", "restart", "elected", "kill",
                          "restart", "elected"], done["steps"]
-        l1, l2, l3 = done["leaders"]
-        assert l2 not in done["steps"][0]["nodes"], "the new leader came from the majority side"
-        assert done["killed"] == [l1, l2, l3] and l3 != l2
-        assert five.db.process_state(l3) is None, "the last leader stays dead until the heal"
-        assert five.db.process_state(l2) in ("R", "S"), "the second leader is back"
+        modes = [s["allow"] for s in done["steps"] if s["step"] == "clients"]
+        assert modes == ["reads", "none", "all", "none", "reads", "all"], "writes only while L2 is alone"
+        assert gate.mode == "all"
+        l1, l2, l3, l4 = done["leaders"]
+        minority = done["steps"][0]["nodes"]
+        assert l1 in minority and len(minority) == 2 and l2 not in minority
+        assert done["killed"] == [l1, l2, l3]
+        # The correct node's election no-op reached the rest: only they can follow, and with the
+        # third leader dead the rest have no majority: the second leader does not come back.
+        assert l3 not in minority and l3 != l2, "a node holding only the old writes never wins on correct Raft"
+        assert l4 is None
+        statuses = five.db.statuses()
+        assert five.db.process_state(l3) is None and l3 not in statuses, "the third leader stays dead until the heal"
+        assert five.db.process_state(l2) in ("R", "S") and five.db.process_state(l1) in ("R", "S")
+        assert statuses[l2]["term"] > term_before and statuses[l1]["term"] > term_before, statuses
     finally:
         healed = nemesis.heal()
     assert l3 in healed["restarted"]

@@ -43,3 +43,18 @@ def test_random_injection_records_a_verified_cut(raft_cluster) -> None:
     assert len(minority) == 1 and len(majority) == 2
     assert done["probe"]["cut"]["reachable"] is False
     assert done["probe"]["intact"]["reachable"] is True
+
+
+def test_regroup_replaces_the_cut_in_force_by_the_new_grudge(raft_cluster) -> None:
+    c = raft_cluster
+    nemesis = PartitionNemesis(c.remote, c.cluster.addresses, c.db.peer_port, random.Random(1))
+    nemesis.cut(grudge_of([["n1"], ["n2", "n3"]]))
+    try:
+        nemesis.regroup(grudge_of([["n1", "n2"], ["n3"]]))
+        assert nemesis.can_reach("n1", "n2") and nemesis.can_reach("n2", "n1"), "the old cut is gone"
+        assert not nemesis.can_reach("n3", "n2") and not nemesis.can_reach("n1", "n3"), "the new one is in force"
+        assert len(nemesis.rules("n1")) == 2 and len(nemesis.rules("n3")) == 4, "one DROP each way per enemy"
+        nemesis.regroup({})
+        assert all(nemesis.rules(n) == [] for n in c.cluster.nodes), "an empty grudge leaves no cut"
+    finally:
+        nemesis.heal()
