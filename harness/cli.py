@@ -106,11 +106,9 @@ def _json_value(text: str) -> Any:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
-    from harness.ci import write_junit, write_summary
+def _test_of(args: argparse.Namespace, schedule: list | None = None, argv: list[str] | None = None) -> Any:
+    """The test that run-style arguments describe (`schedule`: timed faults instead of the rhythm)."""
     from harness.platform import SSHPlatform, read_nodes_file
-    from harness.progress import Progress
-    from harness.run import run
     from harness.test import RunOptions, make_test
 
     platform = _platform(args)
@@ -123,9 +121,24 @@ def _cmd_run(args: argparse.Namespace) -> int:
     )
     if args.seed is not None:
         options.seed = args.seed
-    test = make_test(db=args.db, db_opts=_db_opts(args), workload=args.workload, workload_opts=args.workload_opt,
+    return make_test(db=args.db, db_opts=_db_opts(args), workload=args.workload, workload_opts=args.workload_opt,
                      nemesis=args.nemesis, platform=platform, options=options, name=args.test_name,
-                     argv=["harness", *sys.argv[1:]])
+                     argv=argv or ["harness", *sys.argv[1:]], schedule=schedule)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from harness.nemesis.schedule_file import read_schedule
+
+    schedule = read_schedule(Path(args.schedule)) if args.schedule else None
+    return _run_and_say(args, _test_of(args, schedule))
+
+
+def _run_and_say(args: argparse.Namespace, test: Any) -> int:
+    """Run `test`, print its verdict and problems, write the CI outputs asked for; the exit code."""
+    from harness.ci import write_junit, write_summary
+    from harness.progress import Progress
+    from harness.run import run
+
     outcome = run(test, progress=Progress(sys.stderr))
     r = outcome.results
     if r.get("refused"):
@@ -146,6 +159,25 @@ def _cmd_run(args: argparse.Namespace) -> int:
             print(f"harness: the run failed: {r['failure']}", file=sys.stderr)
         return EXIT_FAILED
     return exit_code(r["valid"])
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from harness.replay import read_results, replayed_schedule, run_arguments
+
+    run_dir = Path(args.results_dir)
+    results = read_results(run_dir)
+    recorded = run_arguments(results)
+    run_args = build_parser().parse_args(["run", *recorded])
+    run_args.seed = results["seed"]
+    for name in ("subnet", "results"):
+        if getattr(args, name) is not None:
+            setattr(run_args, name, getattr(args, name))
+    schedule = replayed_schedule(results, run_dir, args.pin_nodes)
+    test = _test_of(run_args, schedule, argv=["harness", "run", *recorded])
+    test.replay_of = str(run_dir)
+    print(f"replaying {run_dir} (was {verdict_word(results.get('valid'))}): seed {results['seed']}, "
+          f"{len(schedule)} fault(s)" + (", nodes pinned" if args.pin_nodes else ""), flush=True)
+    return _run_and_say(run_args, test)
 
 
 def _cmd_test_all(args: argparse.Namespace) -> int:
@@ -504,12 +536,8 @@ checked and the worst code wins (254 > 1 > 2 > 0).
 how values compare (1 vs 1.0, true vs 1, objects vs arrays): docs/history-format.md."""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="harness", description="Jepsen-style fault injection for distributed systems")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-
-    r = sub.add_parser("run", help="run a test against a fresh cluster", description=RUN_HELP,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+def _run_arguments(r: argparse.ArgumentParser, nemesis_default: str) -> None:
+    """The arguments that say what a run is (shared by run and hunt)."""
     parts = r.add_argument_group("what to test (see `harness list`)")
     parts.add_argument("--db", default="raft",
                        help="system under test: a name (raft, etcd, or an installed plug-in's), FILE.py:Class or "
@@ -521,11 +549,11 @@ def build_parser() -> argparse.ArgumentParser:
                        "(default register)")
     parts.add_argument("--workload-opt", action="append", default=[], metavar="KEY=VALUE",
                        help="an option of the workload (repeatable)")
-    parts.add_argument("--nemesis", default="partition",
+    parts.add_argument("--nemesis", default=nemesis_default,
                        help="faults to inject, a comma list of NAME or NAME:TARGET: partition[:SHAPE], packet, kill, "
                        "pause, clock (targets one, minority, majority, all, leader, followers, random or nodes "
                        "n1+n3; shapes halves, one, leader, majorities-ring, bridge) or a fault package such as "
-                       "lag-then-kill; or all, or none (default partition; `harness list --nemesis`)")
+                       f"lag-then-kill; or all, or none (default {nemesis_default}; `harness list --nemesis`)")
     shape = r.add_argument_group("how the run goes")
     shape.add_argument("--nodes", type=_positive(int), help="cluster size (default 5, or the hosts in --nodes-file)")
     shape.add_argument("--time-limit", type=_positive(float), default=60.0, help="seconds of workload (default 60)")
@@ -562,7 +590,27 @@ def build_parser() -> argparse.ArgumentParser:
     raft.add_argument("--read-mode", metavar="MODE", help="= --db-opt read-mode=MODE")
     raft.add_argument("--no-pre-vote", action="store_true", help="= --db-opt pre-vote=false")
     raft.add_argument("--election-timeout-ms", metavar="LOW:HIGH", help="= --db-opt election-timeout-ms=LOW:HIGH")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="harness", description="Jepsen-style fault injection for distributed systems")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    r = sub.add_parser("run", help="run a test against a fresh cluster", description=RUN_HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    _run_arguments(r, "partition")
+    r.add_argument("--schedule", metavar="FILE",
+                   help="play these timed faults instead of --nemesis and its rhythm (docs/schedule-file.md)")
     r.set_defaults(func=_cmd_run)
+
+    rp = sub.add_parser("replay", help="run a recorded run again: same command, seed and faults as they ran")
+    rp.add_argument("results_dir", metavar="RESULTS_DIR", help="the folder of the run to replay (has results.json)")
+    rp.add_argument("--pin-nodes", action="store_true",
+                    help="hit the nodes each fault hit before (default: resolve targets such as leader again "
+                    "when each fault is injected)")
+    rp.add_argument("--subnet", help="the cluster network's subnet (default: the recorded run's)")
+    rp.add_argument("--results", help="results root folder (default: the recorded run's)")
+    rp.set_defaults(func=_cmd_replay)
 
     ta = sub.add_parser("test-all", help="run a matrix of systems x workloads x faults x seeds as one job",
                         description="Each comma list is an axis of the matrix: --nemesis partition,kill is two "
