@@ -11,6 +11,7 @@ import json
 import logging
 import math
 import os
+import secrets
 import sys
 import tempfile
 import traceback
@@ -178,6 +179,58 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     print(f"replaying {run_dir} (was {verdict_word(results.get('valid'))}): seed {results['seed']}, "
           f"{len(schedule)} fault(s)" + (", nodes pinned" if args.pin_nodes else ""), flush=True)
     return _run_and_say(run_args, test)
+
+
+def _budget(text: str) -> float:
+    """--budget: seconds, or a number with s, m or h ("15m")."""
+    scale = {"s": 1, "m": 60, "h": 3600}.get(text[-1:].lower())
+    try:
+        value = float(text[:-1] if scale else text) * (scale or 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration such as 900, 15m or 1h") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive duration, got {text}")
+    return value
+
+
+def _cmd_hunt(args: argparse.Namespace) -> int:
+    from harness.hunt import Hunt, fault_pool
+    from harness.nemesis.registry import check_abilities, parse_nemesis
+    from harness.nemesis.schedule_file import write_schedule
+    from harness.run import run
+
+    if args.seed is None:  # every run of the search uses one seed, so that a schedule found replays
+        args.seed = secrets.randbelow(2**31)
+    probe = _test_of(args, schedule=[])  # checks every argument before anything starts
+    pool = fault_pool(probe.db) if args.nemesis == "any" else parse_nemesis(args.nemesis)
+    check_abilities(pool, probe.db)
+
+    def one_run(faults: list, time_limit: float) -> tuple[Any, Path, bool]:
+        args.time_limit = time_limit
+        test = _test_of(args, list(faults))
+        test.argv = test.command_line()  # a `harness run` line, so that `harness replay` can rerun it
+        outcome = run(test, say=lambda line: None)
+        return outcome.valid, outcome.run_dir, bool(outcome.results.get("interrupted"))
+
+    print(f"hunt: up to {args.budget:g} s, runs of at most {args.run_time:g} s, seed {args.seed}, "
+          f"faults from {', '.join(pool)}", flush=True)
+    found = Hunt(one_run, args.run_time, args.budget, say=lambda line: print(line, flush=True)).search(
+        pool, args.seed, args.max_faults)
+    why = {"searched": "the search ended", "shrunk": "shrunk, and the smallest failed again",
+           "flaky": "shrunk, but the smallest did not fail again when rerun (kept the smallest that did fail)",
+           "budget": "the budget ran out", "interrupted": "interrupted"}[found.stopped]
+    verdicts = [t.valid for t in found.tried]
+    print(f"hunt: {why}; {len(verdicts)} runs: {verdicts.count(False)} INVALID, {verdicts.count(True)} VALID, "
+          f"{len(verdicts) - verdicts.count(False) - verdicts.count(True)} UNKNOWN")
+    if found.smallest is None:
+        print("hunt: no schedule made a run INVALID")
+        return EXIT_FAILED if found.stopped == "interrupted" else EXIT_VALID
+    path = found.smallest.run_dir / "schedule.json"
+    write_schedule(path, found.smallest.faults, found_by="harness hunt", seed=args.seed)
+    print(f"hunt: smallest failing schedule ({len(found.smallest.faults)} fault(s)) saved as {path}\n"
+          f"  replay it:  harness replay {found.smallest.run_dir}\n"
+          f"  or run it:  harness run ... --seed {args.seed} --schedule {path}")
+    return EXIT_INVALID
 
 
 def _cmd_test_all(args: argparse.Namespace) -> int:
@@ -611,6 +664,16 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--subnet", help="the cluster network's subnet (default: the recorded run's)")
     rp.add_argument("--results", help="results root folder (default: the recorded run's)")
     rp.set_defaults(func=_cmd_replay)
+
+    h = sub.add_parser("hunt", help="search fault schedules (hypothesis) for an INVALID run, shrink it, save it",
+                       description="Search fault schedules for one that makes a run INVALID: each example is a "
+                       "short real run; a failing schedule is shrunk and saved as schedule.json beside its run.")
+    _run_arguments(h, "any")
+    h.add_argument("--budget", type=_budget, default=900.0, help="time for the whole hunt: 900, 15m, 1h (default 15m)")
+    h.add_argument("--run-time", type=_positive(float), default=20.0,
+                   help="longest workload of one example, s (default 20; shorter when its faults end sooner)")
+    h.add_argument("--max-faults", type=_positive(int), default=4, help="most faults in one schedule (default 4)")
+    h.set_defaults(func=_cmd_hunt)
 
     ta = sub.add_parser("test-all", help="run a matrix of systems x workloads x faults x seeds as one job",
                         description="Each comma list is an axis of the matrix: --nemesis partition,kill is two "

@@ -1,0 +1,147 @@
+"""`harness hunt`: search fault schedules for one that makes a run INVALID, then shrink it.
+
+A fault schedule (timed faults with targets, as a schedule file holds) is a hypothesis
+strategy; each example is a short real run in containers, and the property is "the verdict is
+not INVALID". Hypothesis explores, and when a run is INVALID shrinks the schedule (fewer faults,
+shorter ones, earlier, simpler specs, a shorter run) with its own machinery; nothing here
+shrinks by hand. A real cluster is not deterministic, so a shrunk schedule may not fail again
+when hypothesis replays it (its Flaky error): the smallest schedule that *did* fail is kept
+whatever hypothesis concludes, and also when the budget runs out or the user stops the hunt.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, Phase, find, settings
+from hypothesis import strategies as st
+from hypothesis.errors import Flaky, NoSuchExample
+
+from harness.errors import UsageError
+from harness.nemesis.registry import KINDS, check_abilities
+from harness.nemesis.schedule_file import TimedFault
+
+TAIL_S = 3.0  # the workload goes on this long after the last heal is due, for reads that see the damage
+MIN_RUN_S = 5.0
+
+
+def fault_pool(db: Any) -> list[str]:
+    """Every spec the system can take: each basic fault bare and with each target or shape it
+    names, then each package. Simplest first, since hypothesis shrinks a choice towards the first."""
+    pool = []
+    for kind in KINDS.values():
+        for spec in [kind.name] if kind.package else [kind.name, *(f"{kind.name}:{a}" for a in kind.args)]:
+            try:
+                check_abilities([spec], db)
+            except UsageError:
+                continue
+            pool.append(spec)
+    return pool
+
+
+def _lay_out(drawn: list[tuple[int, str, int]], run_time: float) -> list[TimedFault]:
+    """(gap before, spec, duration) triples as faults one after another, those starting in the run."""
+    faults: list[TimedFault] = []
+    at = 0.0
+    for gap, spec, duration in drawn:
+        at += gap
+        if at >= run_time - 1:
+            break
+        faults.append(TimedFault(at, spec, float(duration)))
+        at += duration
+    return faults
+
+
+def schedules(pool: Sequence[str], run_time: float, max_faults: int) -> st.SearchStrategy[list[TimedFault]]:
+    """Schedules of 1..`max_faults` faults drawn from `pool`, whole seconds, starting within `run_time`."""
+    if not pool:
+        raise UsageError("harness hunt: no fault to draw from (--nemesis names none this system can take)")
+    longest = max(1, int(run_time // 2))
+    triple = st.tuples(st.integers(0, longest), st.sampled_from(list(pool)), st.integers(1, longest))
+    return (st.lists(triple, min_size=1, max_size=max_faults)
+            .map(lambda drawn: _lay_out(drawn, run_time)).filter(bool))
+
+
+def run_length(faults: Sequence[TimedFault], run_time: float) -> float:
+    """How long the workload of one example runs: until a little after the last heal, at most `run_time`."""
+    return min(run_time, max(MIN_RUN_S, max(f.end for f in faults) + TAIL_S))
+
+
+def size(faults: Sequence[TimedFault]) -> tuple[int, float, float]:
+    """How big a schedule is, for keeping the smallest that failed: faults, seconds of fault, length."""
+    return len(faults), sum(f.duration for f in faults), max(f.end for f in faults)
+
+
+@dataclass
+class Tried:
+    faults: list[TimedFault]
+    valid: Any
+    run_dir: Path
+
+
+@dataclass
+class Outcome:
+    """What a hunt found: the smallest schedule that failed (and its run), what was tried, why it stopped."""
+
+    tried: list[Tried] = field(default_factory=list)
+    smallest: Tried | None = None
+    stopped: str = "searched"  # searched | shrunk | flaky | budget | interrupted
+
+
+class Hunt:
+    """`run(faults, time_limit)` runs one real test and returns (verdict, run folder, interrupted)."""
+
+    def __init__(self, run: Callable[[list[TimedFault], float], tuple[Any, Path, bool]], run_time: float,
+                 budget_s: float, say: Callable[[str], None] = print) -> None:
+        self.run = run
+        self.run_time = run_time
+        self.budget_s = budget_s
+        self.say = say
+        self.outcome = Outcome()
+        self._deadline = 0.0
+
+    def _fails(self, faults: list[TimedFault]) -> bool:
+        """The property, negated: True when this schedule's run is INVALID."""
+        if time.monotonic() >= self._deadline:
+            self.outcome.stopped = "budget"
+            return False  # out of time: every further example "passes" at once, and hypothesis ends
+        limit = run_length(faults, self.run_time)
+        valid, run_dir, interrupted = self.run(faults, limit)
+        if interrupted:
+            raise KeyboardInterrupt
+        tried = Tried(faults, valid, run_dir)
+        self.outcome.tried.append(tried)
+        word = {True: "VALID", False: "INVALID"}.get(valid, "UNKNOWN")
+        self.say(f"hunt: try {len(self.outcome.tried)}: {word} with "
+                 + ", ".join(f"{f.nemesis}@{f.at:g}+{f.duration:g}s" for f in faults) + f" ({limit:g} s run)")
+        if valid is not False:
+            return False
+        best = self.outcome.smallest
+        if best is None or size(faults) <= size(best.faults):
+            self.outcome.smallest = tried
+        return True
+
+    def search(self, pool: Sequence[str], seed: int, max_faults: int = 4) -> Outcome:
+        """Search and shrink until done, the budget runs out or the user interrupts (Ctrl-C)."""
+        self._deadline = time.monotonic() + self.budget_s
+        strategy = schedules(pool, self.run_time, max_faults)
+        options = settings(max_examples=10_000, deadline=None, database=None,
+                           suppress_health_check=list(HealthCheck),
+                           phases=(Phase.generate, Phase.target, Phase.shrink))
+        try:
+            find(strategy, self._fails, settings=options, random=random.Random(seed))
+            if self.outcome.stopped != "budget":
+                self.outcome.stopped = "shrunk"
+        except NoSuchExample:
+            pass  # nothing failed: "searched" or "budget" says why it ended
+        except Flaky:
+            if self.outcome.stopped != "budget":
+                self.outcome.stopped = "flaky"
+        except KeyboardInterrupt:
+            self.outcome.stopped = "interrupted"
+        return self.outcome
