@@ -77,6 +77,10 @@ def size(faults: Sequence[TimedFault]) -> tuple[int, float, float]:
     return len(faults), sum(f.duration for f in faults), max(f.end for f in faults)
 
 
+class BudgetSpent(Exception):
+    """The hunt's time is up (raised inside the property, caught around the search)."""
+
+
 @dataclass
 class Tried:
     faults: list[TimedFault]
@@ -108,8 +112,7 @@ class Hunt:
     def _fails(self, faults: list[TimedFault]) -> bool:
         """The property, negated: True when this schedule's run is INVALID."""
         if time.monotonic() >= self._deadline:
-            self.outcome.stopped = "budget"
-            return False  # out of time: every further example "passes" at once, and hypothesis ends
+            raise BudgetSpent  # ends hypothesis at once, whatever phase it is in
         limit = run_length(faults, self.run_time)
         valid, run_dir, interrupted = self.run(faults, limit)
         if interrupted:
@@ -135,13 +138,14 @@ class Hunt:
                            phases=(Phase.generate, Phase.target, Phase.shrink))
         try:
             find(strategy, self._fails, settings=options, random=random.Random(seed))
-            if self.outcome.stopped != "budget":
-                self.outcome.stopped = "shrunk"
+            self.outcome.stopped = "shrunk"
         except NoSuchExample:
-            pass  # nothing failed: "searched" or "budget" says why it ended
-        except Flaky:
-            if self.outcome.stopped != "budget":
-                self.outcome.stopped = "flaky"
+            self.outcome.stopped = "searched"
+        except BudgetSpent:
+            self.outcome.stopped = "budget"
+        except Flaky as e:
+            spent = isinstance(e, BaseExceptionGroup) and e.subgroup(BudgetSpent) is not None
+            self.outcome.stopped = "budget" if spent else "flaky"
         except KeyboardInterrupt:
             self.outcome.stopped = "interrupted"
         return self.outcome

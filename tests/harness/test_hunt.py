@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.hunt import Hunt, fault_pool, run_length, schedules
+from harness.hunt import Hunt, fault_pool, run_length, schedules, size
 from harness.nemesis.schedule_file import TimedFault, parse_schedule
 from harness.test import make_test
 
@@ -83,3 +83,17 @@ def test_an_interrupted_run_ends_the_hunt(tmp_path: Path) -> None:
         return "unknown", tmp_path, True
 
     assert Hunt(interrupted, 20.0, 600.0, say=lambda line: None).search(POOL, seed=3).stopped == "interrupted"
+
+
+def test_a_budget_spent_while_shrinking_keeps_the_smallest_that_failed(tmp_path: Path, monkeypatch: Any) -> None:
+    clock = [0.0]
+    monkeypatch.setattr("harness.hunt.time.monotonic", lambda: clock[0])
+
+    def two_faults_fail_and_each_run_takes_10_s(faults: list[TimedFault], limit: float) -> tuple[Any, Path, bool]:
+        clock[0] += 10
+        return len(faults) < 2, tmp_path / f"run{clock[0]:g}", False
+
+    found = Hunt(two_faults_fail_and_each_run_takes_10_s, 20.0, 35.0, say=lambda line: None).search(POOL, seed=5)
+    assert found.stopped == "budget" and len(found.tried) == 4
+    assert found.smallest is not None and len(found.smallest.faults) >= 2
+    assert size(found.smallest.faults) == min(size(t.faults) for t in found.tried if t.valid is False)
