@@ -124,7 +124,7 @@ def _test_of(args: argparse.Namespace, schedule: list | None = None, argv: list[
         options.seed = args.seed
     return make_test(db=args.db, db_opts=_db_opts(args), workload=args.workload, workload_opts=args.workload_opt,
                      nemesis=args.nemesis, platform=platform, options=options, name=args.test_name,
-                     argv=argv or ["harness", *sys.argv[1:]], schedule=schedule)
+                     argv=argv or getattr(args, "argv", None), schedule=schedule)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -816,6 +816,7 @@ def main(argv: list[str] | None = None) -> int:
     from checkers.history import HistoryError
 
     args = build_parser().parse_args(argv)
+    args.argv = ["harness", *(sys.argv[1:] if argv is None else argv)]  # recorded by a run, for replay
     try:
         return args.func(args)
     except (UsageError, HistoryError) as e:
