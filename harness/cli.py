@@ -226,9 +226,10 @@ def _cmd_hunt(args: argparse.Namespace) -> int:
         print("hunt: no schedule made a run INVALID")
         return EXIT_FAILED if found.stopped == "interrupted" else EXIT_VALID
     path = found.smallest.run_dir / "schedule.json"
+    subnet = f" --subnet {args.subnet}" if args.subnet else ""
     write_schedule(path, found.smallest.faults, found_by="harness hunt", seed=args.seed)
     print(f"hunt: smallest failing schedule ({len(found.smallest.faults)} fault(s)) saved as {path}\n"
-          f"  replay it:  harness replay {found.smallest.run_dir}\n"
+          f"  replay it:  harness replay {found.smallest.run_dir}{subnet}\n"
           f"  or run it:  harness run ... --seed {args.seed} --schedule {path}")
     return EXIT_INVALID
 
