@@ -93,8 +93,8 @@ def test_the_player_injects_each_fault_at_its_time_and_heals_after_its_duration(
     ran = as_ran(events)
     assert [r["nemesis"] for r in ran] == ["a", "b", "a"]
     for r, f in zip(ran, faults, strict=True):
-        assert r["start_s"] >= f.at, "never early"
-        assert r["stop_s"] - r["applied_s"] >= f.duration, "in place at least its duration"
+        assert r["start_s"] >= f.at - 0.001, "never early (times are rounded to ms)"
+        assert r["stop_s"] - r["applied_s"] >= f.duration - 0.002, "in place at least its duration"
     assert [e.f for e in events if e.type == "info"][-2:] == ["stop-a", "stop-b"], "the final heal heals every one"
     assert not player.errors
 
