@@ -205,8 +205,8 @@ def _cmd_hunt(args: argparse.Namespace) -> int:
     pool = fault_pool(probe.db) if args.nemesis == "any" else parse_nemesis(args.nemesis)
     check_abilities(pool, probe.db)
 
-    def one_run(faults: list, time_limit: float) -> tuple[Any, Path, bool]:
-        args.time_limit = time_limit
+    def one_run(faults: list, run_time: float) -> tuple[Any, Path, bool]:
+        args.time_limit = run_time
         test = _test_of(args, list(faults))
         test.argv = test.command_line()  # a `harness run` line, so that `harness replay` can rerun it
         outcome = run(test, say=lambda line: None)
@@ -672,7 +672,7 @@ def build_parser() -> argparse.ArgumentParser:
     _run_arguments(h, "any")
     h.add_argument("--budget", type=_budget, default=900.0, help="time for the whole hunt: 900, 15m, 1h (default 15m)")
     h.add_argument("--run-time", type=_positive(float), default=20.0,
-                   help="longest workload of one example, s (default 20; shorter when its faults end sooner)")
+                   help="seconds of workload in each example run (default 20)")
     h.add_argument("--max-faults", type=_positive(int), default=4, help="most faults in one schedule (default 4)")
     h.set_defaults(func=_cmd_hunt)
 

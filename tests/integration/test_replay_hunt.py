@@ -52,7 +52,7 @@ def test_a_replay_injects_the_recorded_faults_again(free_subnet, leftovers, node
 def test_a_hunt_finds_saves_and_shrinks_a_stale_read(free_subnet, node_image, tmp_path: Path,
                                                       capsys: pytest.CaptureFixture) -> None:
     code = main(["hunt", "--bug", "stale-read", "--nemesis", "partition:leader", "--op-timeout", "1",
-                 "--nodes", "3", "--run-time", "12", "--max-faults", "2", "--budget", "6m", "--seed", "4",
+                 "--nodes", "3", "--run-time", "20", "--max-faults", "2", "--budget", "8m", "--seed", "4",
                  "--subnet", free_subnet("10.201"), "--results", str(tmp_path)])
     out = capsys.readouterr().out
     assert code == EXIT_INVALID, out
