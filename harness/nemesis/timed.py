@@ -25,6 +25,7 @@ class TimedSchedule(Schedule):
 
     def __init__(self, nemeses: dict[str, Nemesis], faults: Sequence[TimedFault], history: HistoryWriter,
                  leaders: Callable[[], list[str]] | None = None) -> None:
+        # the rhythm's interval and deck go unused: only its recording, stop and final heal are shared
         super().__init__(list(nemeses.values()), history, 0.0, None, leaders)  # type: ignore[arg-type]
         self.by_spec = nemeses
         self.faults = list(faults)
