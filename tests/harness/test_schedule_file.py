@@ -141,3 +141,11 @@ def test_pinned_a_replay_hits_the_same_nodes_where_nodes_can_say_it(tmp_path: Pa
 
 def test_the_replayed_command_drops_the_old_schedule_file(tmp_path: Path) -> None:
     assert run_arguments(recorded(tmp_path)) == ["--bug", "stale-read", "--nodes", "3"]
+
+
+def test_replay_refuses_a_folder_that_is_not_a_run(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["replay", str(tmp_path)]) == EXIT_USAGE
+    assert f"{tmp_path}/results.json: cannot read it" in capsys.readouterr().err
+    (tmp_path / "results.json").write_text(json.dumps({"valid": True, "config": {"argv": ["harness", "check"]}}))
+    assert main(["replay", str(tmp_path)]) == EXIT_USAGE
+    assert "no recorded `harness run` command line" in capsys.readouterr().err
