@@ -11,6 +11,7 @@ import json
 import logging
 import math
 import os
+import secrets
 import sys
 import tempfile
 import traceback
@@ -106,11 +107,9 @@ def _json_value(text: str) -> Any:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
-    from harness.ci import write_junit, write_summary
+def _test_of(args: argparse.Namespace, schedule: list | None = None, argv: list[str] | None = None) -> Any:
+    """The test that run-style arguments describe (`schedule`: timed faults instead of the rhythm)."""
     from harness.platform import SSHPlatform, read_nodes_file
-    from harness.progress import Progress
-    from harness.run import run
     from harness.test import RunOptions, make_test
 
     platform = _platform(args)
@@ -124,9 +123,24 @@ def _cmd_run(args: argparse.Namespace) -> int:
     )
     if args.seed is not None:
         options.seed = args.seed
-    test = make_test(db=args.db, db_opts=_db_opts(args), workload=args.workload, workload_opts=args.workload_opt,
+    return make_test(db=args.db, db_opts=_db_opts(args), workload=args.workload, workload_opts=args.workload_opt,
                      nemesis=args.nemesis, platform=platform, options=options, name=args.test_name,
-                     argv=["harness", *sys.argv[1:]])
+                     argv=argv or getattr(args, "argv", None), schedule=schedule)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from harness.nemesis.schedule_file import read_schedule
+
+    schedule = read_schedule(Path(args.schedule)) if args.schedule else None
+    return _run_and_say(args, _test_of(args, schedule))
+
+
+def _run_and_say(args: argparse.Namespace, test: Any) -> int:
+    """Run `test`, print its verdict and problems, write the CI outputs asked for; the exit code."""
+    from harness.ci import write_junit, write_summary
+    from harness.progress import Progress
+    from harness.run import run
+
     outcome = run(test, progress=Progress(sys.stderr))
     r = outcome.results
     if r.get("refused"):
@@ -147,6 +161,78 @@ def _cmd_run(args: argparse.Namespace) -> int:
             print(f"harness: the run failed: {r['failure']}", file=sys.stderr)
         return EXIT_FAILED
     return exit_code(r["valid"])
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from harness.replay import read_results, replayed_schedule, run_arguments
+
+    run_dir = Path(args.results_dir)
+    results = read_results(run_dir)
+    recorded = run_arguments(results)
+    run_args = build_parser().parse_args(["run", *recorded])
+    run_args.seed = results["seed"]
+    for name in ("subnet", "results"):
+        if getattr(args, name) is not None:
+            setattr(run_args, name, getattr(args, name))
+    schedule = replayed_schedule(results, run_dir, args.pin_nodes)
+    test = _test_of(run_args, schedule, argv=["harness", "run", *recorded])
+    test.replay_of = str(run_dir)
+    print(f"replaying {run_dir} (was {verdict_word(results.get('valid'))}): seed {results['seed']}, "
+          f"{len(schedule)} fault(s)" + (", nodes pinned" if args.pin_nodes else ""), flush=True)
+    return _run_and_say(run_args, test)
+
+
+def _budget(text: str) -> float:
+    """--budget: seconds, or a number with s, m or h ("15m")."""
+    scale = {"s": 1, "m": 60, "h": 3600}.get(text[-1:].lower())
+    try:
+        value = float(text[:-1] if scale else text) * (scale or 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration such as 900, 15m or 1h") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive duration, got {text}")
+    return value
+
+
+def _cmd_hunt(args: argparse.Namespace) -> int:
+    from harness.hunt import Hunt, fault_pool
+    from harness.nemesis.registry import check_abilities, parse_nemesis
+    from harness.nemesis.schedule_file import write_schedule
+    from harness.run import run
+
+    if args.seed is None:  # every run of the search uses one seed, so that a schedule found replays
+        args.seed = secrets.randbelow(2**31)
+    probe = _test_of(args, schedule=[])  # checks every argument before anything starts
+    pool = fault_pool(probe.db) if args.nemesis == "any" else parse_nemesis(args.nemesis)
+    check_abilities(pool, probe.db)
+
+    def one_run(faults: list, run_time: float) -> tuple[Any, Path, bool]:
+        args.time_limit = run_time
+        test = _test_of(args, list(faults))
+        test.argv = test.command_line()  # a `harness run` line, so that `harness replay` can rerun it
+        outcome = run(test, say=lambda line: None)
+        return outcome.valid, outcome.run_dir, bool(outcome.results.get("interrupted"))
+
+    print(f"hunt: up to {args.budget:g} s, runs of at most {args.run_time:g} s, seed {args.seed}, "
+          f"faults from {', '.join(pool)}", flush=True)
+    found = Hunt(one_run, args.run_time, args.budget, say=lambda line: print(line, flush=True)).search(
+        pool, args.seed, args.max_faults)
+    why = {"searched": "the search ended", "shrunk": "shrunk, and the smallest failed again",
+           "flaky": "shrunk, but the smallest did not fail again when rerun (kept the smallest that did fail)",
+           "budget": "the budget ran out", "interrupted": "interrupted"}[found.stopped]
+    verdicts = [t.valid for t in found.tried]
+    print(f"hunt: {why}; {len(verdicts)} runs: {verdicts.count(False)} INVALID, {verdicts.count(True)} VALID, "
+          f"{len(verdicts) - verdicts.count(False) - verdicts.count(True)} UNKNOWN")
+    if found.smallest is None:
+        print("hunt: no schedule made a run INVALID")
+        return EXIT_FAILED if found.stopped == "interrupted" else EXIT_VALID
+    path = found.smallest.run_dir / "schedule.json"
+    subnet = f" --subnet {args.subnet}" if args.subnet else ""
+    write_schedule(path, found.smallest.faults, found_by="harness hunt", seed=args.seed)
+    print(f"hunt: smallest failing schedule ({len(found.smallest.faults)} fault(s)) saved as {path}\n"
+          f"  replay it:  harness replay {found.smallest.run_dir}{subnet}\n"
+          f"  or run it:  harness run ... --seed {args.seed} --schedule {path}")
+    return EXIT_INVALID
 
 
 def _cmd_test_all(args: argparse.Namespace) -> int:
@@ -506,12 +592,8 @@ checked and the worst code wins (254 > 1 > 2 > 0).
 how values compare (1 vs 1.0, true vs 1, objects vs arrays): docs/history-format.md."""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="harness", description="Jepsen-style fault injection for distributed systems")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-
-    r = sub.add_parser("run", help="run a test against a fresh cluster", description=RUN_HELP,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+def _run_arguments(r: argparse.ArgumentParser, nemesis_default: str) -> None:
+    """The arguments that say what a run is (shared by run and hunt)."""
     parts = r.add_argument_group("what to test (see `harness list`)")
     parts.add_argument("--db", default="raft",
                        help="system under test: a name (raft, etcd, or an installed plug-in's), FILE.py:Class or "
@@ -523,11 +605,11 @@ def build_parser() -> argparse.ArgumentParser:
                        "(default register)")
     parts.add_argument("--workload-opt", action="append", default=[], metavar="KEY=VALUE",
                        help="an option of the workload (repeatable)")
-    parts.add_argument("--nemesis", default="partition",
+    parts.add_argument("--nemesis", default=nemesis_default,
                        help="faults to inject, a comma list of NAME or NAME:TARGET: partition[:SHAPE], packet, kill, "
                        "pause, clock (targets one, minority, majority, all, leader, followers, random or nodes "
                        "n1+n3; shapes halves, one, leader, majorities-ring, bridge) or a fault package such as "
-                       "lag-then-kill; or all, or none (default partition; `harness list --nemesis`)")
+                       f"lag-then-kill; or all, or none (default {nemesis_default}; `harness list --nemesis`)")
     shape = r.add_argument_group("how the run goes")
     shape.add_argument("--nodes", type=_positive(int), help="cluster size (default 5, or the hosts in --nodes-file)")
     shape.add_argument("--time-limit", type=_positive(float), default=60.0, help="seconds of workload (default 60)")
@@ -567,7 +649,37 @@ def build_parser() -> argparse.ArgumentParser:
     raft.add_argument("--read-mode", metavar="MODE", help="= --db-opt read-mode=MODE")
     raft.add_argument("--no-pre-vote", action="store_true", help="= --db-opt pre-vote=false")
     raft.add_argument("--election-timeout-ms", metavar="LOW:HIGH", help="= --db-opt election-timeout-ms=LOW:HIGH")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="harness", description="Jepsen-style fault injection for distributed systems")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    r = sub.add_parser("run", help="run a test against a fresh cluster", description=RUN_HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    _run_arguments(r, "partition")
+    r.add_argument("--schedule", metavar="FILE",
+                   help="play these timed faults instead of --nemesis and its rhythm (docs/schedule-file.md)")
     r.set_defaults(func=_cmd_run)
+
+    rp = sub.add_parser("replay", help="run a recorded run again: same command, seed and faults as they ran")
+    rp.add_argument("results_dir", metavar="RESULTS_DIR", help="the folder of the run to replay (has results.json)")
+    rp.add_argument("--pin-nodes", action="store_true",
+                    help="hit the nodes each fault hit before (default: resolve targets such as leader again "
+                    "when each fault is injected)")
+    rp.add_argument("--subnet", help="the cluster network's subnet (default: the recorded run's)")
+    rp.add_argument("--results", help="results root folder (default: the recorded run's)")
+    rp.set_defaults(func=_cmd_replay)
+
+    h = sub.add_parser("hunt", help="search fault schedules (hypothesis) for an INVALID run, shrink it, save it",
+                       description="Search fault schedules for one that makes a run INVALID: each example is a "
+                       "short real run; a failing schedule is shrunk and saved as schedule.json beside its run.")
+    _run_arguments(h, "any")
+    h.add_argument("--budget", type=_budget, default=900.0, help="time for the whole hunt: 900, 15m, 1h (default 15m)")
+    h.add_argument("--run-time", type=_positive(float), default=20.0,
+                   help="seconds of workload in each example run (default 20)")
+    h.add_argument("--max-faults", type=_positive(int), default=4, help="most faults in one schedule (default 4)")
+    h.set_defaults(func=_cmd_hunt)
 
     ta = sub.add_parser("test-all", help="run a matrix of systems x workloads x faults x seeds as one job",
                         description="Each comma list is an axis of the matrix: --nemesis partition,kill is two "
@@ -713,6 +825,7 @@ def main(argv: list[str] | None = None) -> int:
     from checkers.history import HistoryError
 
     args = build_parser().parse_args(argv)
+    args.argv = ["harness", *(sys.argv[1:] if argv is None else argv)]  # recorded by a run, for replay
     try:
         return args.func(args)
     except (UsageError, HistoryError) as e:

@@ -35,6 +35,7 @@ from harness.interpreter import Interpreter
 from harness.nemesis.base import HealError
 from harness.nemesis.registry import build_nemesis, check_tools, prepare
 from harness.nemesis.schedule import Schedule, as_ran
+from harness.nemesis.timed import TimedSchedule
 from harness.nemesis.watch import ProcessWatch
 from harness.node_logs import scan
 from harness.progress import Progress
@@ -157,9 +158,13 @@ def _run(test: Test, run_dir: RunDir, say: Callable[[str], None], progress: Prog
                                    + ", ".join(f"{c.type} {c.error or ''}".strip() for c in done))
         workload_started = time.monotonic()
         interp.start(o.time_limit)
-        if nemeses:
-            schedule = Schedule(nemeses, history, o.nemesis_interval, rng,
-                                db.primaries if isinstance(db, Primaries) else None)
+        timings["nemesis_start_s"] = round(history.now() / 1e9, 3)  # where a schedule file's `at` counts from
+        leaders = db.primaries if isinstance(db, Primaries) else None
+        if test.schedule:
+            schedule = TimedSchedule(dict(zip(test.nemesis, nemeses, strict=True)), test.schedule, history, leaders)
+        elif nemeses:
+            schedule = Schedule(nemeses, history, o.nemesis_interval, rng, leaders)
+        if schedule is not None:
             schedule.start()
         with progress.workload(history, o.time_limit) if progress else nullcontext():
             interp.join(o.time_limit + o.op_timeout + 10)

@@ -23,6 +23,7 @@ from harness.dbs.abilities import missing
 from harness.dbs.base import DB
 from harness.errors import UsageError
 from harness.nemesis.registry import KINDS, check_abilities, check_nodes, parse_nemesis, rhythm, split
+from harness.nemesis.schedule_file import TimedFault, specs
 from harness.platform import DockerPlatform, Platform
 from workloads import BUILTIN as BUILTIN_WORKLOADS
 from workloads.base import Workload
@@ -94,6 +95,8 @@ class Test:
     db_opts: tuple[str, ...] = ()
     workload_opts: tuple[str, ...] = ()
     argv: list[str] | None = None  # the command line that made it, recorded for replay
+    schedule: list[TimedFault] | None = None  # timed faults played instead of the rhythm (--schedule)
+    replay_of: str | None = None  # the results folder this test replays (`harness replay`)
 
     def command_line(self) -> list[str]:
         """A `harness run` command line for this test (seed included), for tests not made by the CLI."""
@@ -120,6 +123,8 @@ class Test:
             "concurrency": o.concurrency, "rate": o.rate, "op_timeout": o.op_timeout,
             "recovery_time": o.recovery_time, "ready_timeout": o.ready_timeout, "seed": o.seed, "jobs": o.jobs,
             "results_root": str(o.results_root), "argv": self.argv,
+            "schedule_file": None if self.schedule is None else [f.to_json() for f in self.schedule],
+            "replay_of": self.replay_of,
         }
 
 
@@ -133,13 +138,17 @@ def make_test(
     options: RunOptions | None = None,
     name: str | None = None,
     argv: list[str] | None = None,
+    schedule: list[TimedFault] | None = None,
 ) -> Test:
     """Resolve and check a test's parts (UsageError, naming the flag, for anything that cannot work).
 
     `db` and `workload` are names, `FILE.py:Class` or `module:Class` (see `harness.plugins`);
-    `db_opts`/`workload_opts` are "KEY=VALUE" strings; `nemesis` a comma list or names.
+    `db_opts`/`workload_opts` are "KEY=VALUE" strings; `nemesis` a comma list or names. A
+    `schedule` (timed faults, `harness.nemesis.schedule_file`) replaces `nemesis` and its rhythm.
     """
     options = options or RunOptions()
+    if schedule is not None:
+        nemesis = specs(schedule) or "none"
     names = parse_nemesis(nemesis) if isinstance(nemesis, str) else parse_nemesis(",".join(nemesis))
     options.settle(rhythm(names))
     options.check()
@@ -167,7 +176,7 @@ def make_test(
         check_nodes(names, [f"n{i}" for i in range(1, options.nodes + 1)])
     test_name = name or f"{db_class.name}-{workload_class.name}"
     test = Test(test_name, the_db, the_workload, names, platform, options, db, workload, tuple(db_opts),
-                tuple(workload_opts), argv)
+                tuple(workload_opts), argv, schedule)
     if test.argv is None:
         test.argv = test.command_line()
     return test

@@ -1,0 +1,144 @@
+"""`harness hunt`: search fault schedules for one that makes a run INVALID, then shrink it.
+
+A fault schedule (timed faults with targets, as a schedule file holds) is a hypothesis
+strategy; each example is a short real run in containers, and the property is "the verdict is
+not INVALID". Hypothesis explores, and when a run is INVALID shrinks the schedule (fewer faults,
+shorter ones, earlier, simpler specs) with its own machinery; nothing here
+shrinks by hand. A real cluster is not deterministic, so a shrunk schedule may not fail again
+when hypothesis replays it (its Flaky error): the smallest schedule that *did* fail is kept
+whatever hypothesis concludes, and also when the budget runs out or the user stops the hunt.
+Every example runs the full `run_time`: a fault can take seconds to apply on a busy host (a
+partition is probed before it counts), so a run cut short after its last fault would miss it.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, Phase, find, settings
+from hypothesis import strategies as st
+from hypothesis.errors import Flaky, NoSuchExample
+
+from harness.errors import UsageError
+from harness.nemesis.registry import KINDS, check_abilities
+from harness.nemesis.schedule_file import TimedFault
+
+
+def fault_pool(db: Any) -> list[str]:
+    """Every spec the system can take: each basic fault bare and with each target or shape it
+    names, then each package. Simplest first, since hypothesis shrinks a choice towards the first."""
+    pool = []
+    for kind in KINDS.values():
+        for spec in [kind.name] if kind.package else [kind.name, *(f"{kind.name}:{a}" for a in kind.args)]:
+            try:
+                check_abilities([spec], db)
+            except UsageError:
+                continue
+            pool.append(spec)
+    return pool
+
+
+def _lay_out(drawn: list[tuple[int, str, int]], run_time: float) -> list[TimedFault]:
+    """(gap before, spec, duration) triples as faults one after another, those starting in the run."""
+    faults: list[TimedFault] = []
+    at = 0.0
+    for gap, spec, duration in drawn:
+        at += gap
+        if at >= run_time - 1:
+            break
+        faults.append(TimedFault(at, spec, float(duration)))
+        at += duration
+    return faults
+
+
+def schedules(pool: Sequence[str], run_time: float, max_faults: int) -> st.SearchStrategy[list[TimedFault]]:
+    """Schedules of 1..`max_faults` faults drawn from `pool`, whole seconds, starting within `run_time`."""
+    if not pool:
+        raise UsageError("harness hunt: no fault to draw from (--nemesis names none this system can take)")
+    longest = max(1, int(run_time // 2))
+    triple = st.tuples(st.integers(0, longest), st.sampled_from(list(pool)), st.integers(1, longest))
+    return (st.lists(triple, min_size=1, max_size=max_faults)
+            .map(lambda drawn: _lay_out(drawn, run_time)).filter(bool))
+
+
+def size(faults: Sequence[TimedFault]) -> tuple[int, float, float]:
+    """How big a schedule is, for keeping the smallest that failed: faults, seconds of fault, length."""
+    return len(faults), sum(f.duration for f in faults), max(f.end for f in faults)
+
+
+class BudgetSpent(Exception):
+    """The hunt's time is up (raised inside the property, caught around the search)."""
+
+
+@dataclass
+class Tried:
+    faults: list[TimedFault]
+    valid: Any
+    run_dir: Path
+
+
+@dataclass
+class Outcome:
+    """What a hunt found: the smallest schedule that failed (and its run), what was tried, why it stopped."""
+
+    tried: list[Tried] = field(default_factory=list)
+    smallest: Tried | None = None
+    stopped: str = "searched"  # searched | shrunk | flaky | budget | interrupted
+
+
+class Hunt:
+    """`run(faults, run_time)` runs one real test and returns (verdict, run folder, interrupted)."""
+
+    def __init__(self, run: Callable[[list[TimedFault], float], tuple[Any, Path, bool]], run_time: float,
+                 budget_s: float, say: Callable[[str], None] = print) -> None:
+        self.run = run
+        self.run_time = run_time
+        self.budget_s = budget_s
+        self.say = say
+        self.outcome = Outcome()
+        self._deadline = 0.0
+
+    def _fails(self, faults: list[TimedFault]) -> bool:
+        """The property, negated: True when this schedule's run is INVALID."""
+        if time.monotonic() >= self._deadline:
+            raise BudgetSpent  # ends hypothesis at once, whatever phase it is in
+        valid, run_dir, interrupted = self.run(faults, self.run_time)
+        if interrupted:
+            raise KeyboardInterrupt
+        tried = Tried(faults, valid, run_dir)
+        self.outcome.tried.append(tried)
+        word = {True: "VALID", False: "INVALID"}.get(valid, "UNKNOWN")
+        self.say(f"hunt: try {len(self.outcome.tried)}: {word} with "
+                 + ", ".join(f"{f.nemesis}@{f.at:g}+{f.duration:g}s" for f in faults))
+        if valid is not False:
+            return False
+        best = self.outcome.smallest
+        if best is None or size(faults) <= size(best.faults):
+            self.outcome.smallest = tried
+        return True
+
+    def search(self, pool: Sequence[str], seed: int, max_faults: int = 4) -> Outcome:
+        """Search and shrink until done, the budget runs out or the user interrupts (Ctrl-C)."""
+        self._deadline = time.monotonic() + self.budget_s
+        strategy = schedules(pool, self.run_time, max_faults)
+        options = settings(max_examples=10_000, deadline=None, database=None,
+                           suppress_health_check=list(HealthCheck),
+                           phases=(Phase.generate, Phase.target, Phase.shrink))
+        try:
+            find(strategy, self._fails, settings=options, random=random.Random(seed))
+            self.outcome.stopped = "shrunk"
+        except NoSuchExample:
+            self.outcome.stopped = "searched"
+        except BudgetSpent:
+            self.outcome.stopped = "budget"
+        except Flaky as e:
+            spent = isinstance(e, BaseExceptionGroup) and e.subgroup(BudgetSpent) is not None
+            self.outcome.stopped = "budget" if spent else "flaky"
+        except KeyboardInterrupt:
+            self.outcome.stopped = "interrupted"
+        return self.outcome

@@ -1,0 +1,151 @@
+"""Schedule files: parsing and its one-line errors, the timed player, and a recorded run turned into one."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from checkers.history import HistoryWriter, read_history
+from harness.cli import EXIT_USAGE, main
+from harness.errors import UsageError
+from harness.nemesis.schedule import as_ran
+from harness.nemesis.schedule_file import TimedFault, read_schedule, specs, write_schedule
+from harness.nemesis.timed import TimedSchedule
+from harness.replay import replayed_schedule, run_arguments
+
+
+def write(tmp_path: Path, data: Any) -> Path:
+    path = tmp_path / "schedule.json"
+    path.write_text(data if isinstance(data, str) else json.dumps(data))
+    return path
+
+
+def test_a_file_reads_into_timed_faults_and_back(tmp_path: Path) -> None:
+    faults = [TimedFault(1.0, "partition:leader", 2.5), TimedFault(4.0, "kill", 1.0, ("n2", "n4"))]
+    path = tmp_path / "s.json"
+    write_schedule(path, faults, replays="somewhere")
+    assert read_schedule(path) == faults
+    assert [f.spec for f in faults] == ["partition:leader", "kill:n2+n4"], "pinned nodes replace the target"
+    assert specs(faults + faults) == ["partition:leader", "kill:n2+n4"]
+
+
+@pytest.mark.parametrize("data, message", [
+    ("{", "schedule.json:1: not JSON"),
+    ([], 'a schedule file is an object {"version": 1'),
+    ({"version": 2, "faults": []}, 'a schedule file is an object {"version": 1'),
+    ({"version": 1, "faults": [{"at": 0, "nemesis": "kill"}]}, "faults[0]: 'duration' must be a number"),
+    ({"version": 1, "faults": [{"at": -1, "nemesis": "kill", "duration": 1}]}, "faults[0]: 'at' must be"),
+    ({"version": 1, "faults": [{"at": 0, "nemesis": "kill", "duration": 0}]}, "faults[0]: 'duration' must be"),
+    ({"version": 1, "faults": [{"at": 0, "nemesis": "kill", "duration": True}]}, "faults[0]: 'duration' must be"),
+    ({"version": 1, "faults": [{"at": 0, "nemesis": "chaos", "duration": 1}]}, "faults[0]: unknown nemesis chaos"),
+    ({"version": 1, "faults": [{"at": 0, "nemesis": "kill,pause", "duration": 1}]}, "faults[0]: 'nemesis' must be one"),
+    ({"version": 1, "faults": [{"at": 0, "nemesis": "lag-then-kill:x", "duration": 1}]}, "takes no argument"),
+    ({"version": 1, "faults": [{"at": 0, "nemesis": "kill", "duration": 1, "nodes": []}]}, "faults[0]: 'nodes' must"),
+    ({"version": 1, "faults": [{"at": 0, "nemesis": "lag-then-kill", "duration": 1, "nodes": ["n1"]}]},
+     "faults[0]: lag-then-kill is a fault package"),
+    ({"version": 1, "faults": [{"at": 0, "nemesis": "kill", "duration": 1, "when": 3}]},
+     "faults[0]: unknown field(s) when"),
+    ({"version": 1, "faults": [{"at": 0, "nemesis": "kill", "duration": 5}, {"at": 3, "nemesis": "pause",
+                                                                             "duration": 1}]},
+     "faults[1]: starts at 3 s, before faults[0] is healed (5 s)"),
+])
+def test_a_bad_file_is_one_error_naming_the_file_and_entry(tmp_path: Path, data: Any, message: str) -> None:
+    path = write(tmp_path, data)
+    with pytest.raises(UsageError) as caught:
+        read_schedule(path)
+    assert str(path) in str(caught.value) and message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_run_refuses_a_bad_schedule_before_anything_starts(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    path = write(tmp_path, {"version": 1, "faults": [{"at": 0, "nemesis": "kill", "duration": 1, "nodes": ["n9"]}]})
+    code = main(["run", "--schedule", str(path), "--nodes", "3", "--results", str(tmp_path / "r")])
+    assert code == EXIT_USAGE
+    assert "n9" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists(), "a refused run leaves no results folder"
+
+
+class Fake:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def inject(self) -> dict[str, Any]:
+        return {"kind": self.name, "nodes": ["n1"]}
+
+    def heal(self) -> dict[str, Any]:
+        return {"kind": f"heal-{self.name}"}
+
+
+def test_the_player_injects_each_fault_at_its_time_and_heals_after_its_duration(tmp_path: Path) -> None:
+    faults = [TimedFault(0.1, "a", 0.2), TimedFault(0.5, "b", 0.1), TimedFault(0.7, "a", 0.1)]
+    with HistoryWriter(tmp_path / "h.jsonl") as history:
+        player = TimedSchedule({"a": Fake("a"), "b": Fake("b")}, faults, history)
+        player.start()
+        while player._thread.is_alive():
+            time.sleep(0.05)
+        player.stop()
+        player.final_heal()
+    events = read_history(tmp_path / "h.jsonl")
+    ran = as_ran(events)
+    assert [r["nemesis"] for r in ran] == ["a", "b", "a"]
+    for r, f in zip(ran, faults, strict=True):
+        assert r["start_s"] >= f.at - 0.001, "never early (times are rounded to ms)"
+        assert r["stop_s"] - r["applied_s"] >= f.duration - 0.002, "in place at least its duration"
+    assert [e.f for e in events if e.type == "info"][-2:] == ["stop-a", "stop-b"], "the final heal heals every one"
+    assert not player.errors
+
+
+def test_stopping_the_player_leaves_the_rest_unplayed(tmp_path: Path) -> None:
+    with HistoryWriter(tmp_path / "h.jsonl") as history:
+        player = TimedSchedule({"a": Fake("a")}, [TimedFault(0.0, "a", 60.0), TimedFault(70.0, "a", 1.0)], history)
+        player.start()
+        while not [e for e in history.events if e.type == "info"]:
+            time.sleep(0.02)
+        player.stop()
+        player.final_heal()
+    assert [e.f for e in read_history(tmp_path / "h.jsonl") if e.type == "invoke"] == ["start-a", "stop-a"]
+
+
+def recorded(tmp_path: Path) -> dict[str, Any]:
+    (tmp_path / "history.jsonl").write_text("")
+    return {
+        "seed": 7, "timings": {"nemesis_start_s": 10.0},
+        "config": {"argv": ["harness", "run", "--bug", "stale-read", "--schedule", "old.json", "--nodes", "3"]},
+        "schedule": [
+            {"nemesis": "partition:leader", "start_s": 15.0, "applied_s": 16.0, "stop_s": 21.0, "leader": "n2",
+             "grudge": {"n1": ["n2"], "n2": ["n1", "n3"], "n3": ["n2"]}},
+            {"nemesis": "kill:majority", "start_s": 25.0, "applied_s": 25.5, "stop_s": 30.5, "nodes": ["n3", "n1"]},
+            {"nemesis": "partition", "start_s": 35.0, "applied_s": 35.2, "stop_s": 40.0,
+             "grudge": {"n1": ["n2"], "n2": ["n3"], "n3": ["n1"]}},
+            {"nemesis": "lag-then-kill", "start_s": 45.0, "applied_s": 47.0, "stop_s": 50.0, "nodes": ["n1"]},
+        ],
+    }
+
+
+def test_a_recorded_run_replays_at_the_same_offsets_resolving_targets_again(tmp_path: Path) -> None:
+    faults = replayed_schedule(recorded(tmp_path), tmp_path, pin_nodes=False)
+    assert faults == [TimedFault(5.0, "partition:leader", 5.0), TimedFault(15.0, "kill:majority", 5.0),
+                      TimedFault(25.0, "partition", 4.8), TimedFault(35.0, "lag-then-kill", 3.0)]
+
+
+def test_pinned_a_replay_hits_the_same_nodes_where_nodes_can_say_it(tmp_path: Path) -> None:
+    faults = replayed_schedule(recorded(tmp_path), tmp_path, pin_nodes=True)
+    assert [f.nodes for f in faults] == [("n2",), ("n1", "n3"), None, None], \
+        "a two-sided cut pins its smaller side; a ring and a package cannot be pinned"
+    assert [f.spec for f in faults][:2] == ["partition:n2", "kill:n1+n3"]
+
+
+def test_the_replayed_command_drops_the_old_schedule_file(tmp_path: Path) -> None:
+    assert run_arguments(recorded(tmp_path)) == ["--bug", "stale-read", "--nodes", "3"]
+
+
+def test_replay_refuses_a_folder_that_is_not_a_run(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["replay", str(tmp_path)]) == EXIT_USAGE
+    assert f"{tmp_path}/results.json: cannot read it" in capsys.readouterr().err
+    (tmp_path / "results.json").write_text(json.dumps({"valid": True, "config": {"argv": ["harness", "check"]}}))
+    assert main(["replay", str(tmp_path)]) == EXIT_USAGE
+    assert "no recorded `harness run` command line" in capsys.readouterr().err
