@@ -26,6 +26,9 @@ SEVERITY = {EXIT_VALID: 0, EXIT_UNKNOWN: 1, EXIT_INVALID: 2}  # false > unknown 
 CHECK_SEVERITY = {**SEVERITY, EXIT_USAGE: 3}
 
 
+RUN_NEMESIS_DEFAULT = "partition"
+RUN_TIME_DEFAULT = 60.0
+
 def exit_code(valid: Any) -> int:
     return {True: EXIT_VALID, False: EXIT_INVALID}.get(valid, EXIT_UNKNOWN)
 
@@ -131,6 +134,8 @@ def _test_of(args: argparse.Namespace, schedule: list | None = None, argv: list[
 def _cmd_run(args: argparse.Namespace) -> int:
     from harness.nemesis.schedule_file import read_schedule
 
+    if args.schedule and args.nemesis != RUN_NEMESIS_DEFAULT:
+        raise UsageError("--schedule names the faults a run plays; leave out --nemesis")
     schedule = read_schedule(Path(args.schedule)) if args.schedule else None
     return _run_and_say(args, _test_of(args, schedule))
 
@@ -200,6 +205,11 @@ def _cmd_hunt(args: argparse.Namespace) -> int:
     from harness.nemesis.schedule_file import write_schedule
     from harness.run import run
 
+    unused = [flag for flag, given in (("--time-limit", args.time_limit != RUN_TIME_DEFAULT),
+                                       ("--junit", args.junit), ("--summary", args.summary)) if given]
+    if unused:
+        raise UsageError(f"hunt does not take {unused[0]} (each example run lasts --run-time; "
+                         "its verdict is in its results folder)")
     if args.seed is None:  # every run of the search uses one seed, so that a schedule found replays
         args.seed = secrets.randbelow(2**31)
     probe = _test_of(args, schedule=[])  # checks every argument before anything starts
@@ -612,7 +622,8 @@ def _run_arguments(r: argparse.ArgumentParser, nemesis_default: str) -> None:
                        f"lag-then-kill; or all, or none (default {nemesis_default}; `harness list --nemesis`)")
     shape = r.add_argument_group("how the run goes")
     shape.add_argument("--nodes", type=_positive(int), help="cluster size (default 5, or the hosts in --nodes-file)")
-    shape.add_argument("--time-limit", type=_positive(float), default=60.0, help="seconds of workload (default 60)")
+    shape.add_argument("--time-limit", type=_positive(float), default=RUN_TIME_DEFAULT,
+                       help=f"seconds of workload (default {RUN_TIME_DEFAULT:g})")
     shape.add_argument("--nemesis-interval", type=_positive(float),
                        help="seconds between a fault and its heal, and between a heal and the next fault "
                        "(default: the fault package's own, see `harness list --nemesis`; else 10)")
@@ -657,7 +668,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="run a test against a fresh cluster", description=RUN_HELP,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    _run_arguments(r, "partition")
+    _run_arguments(r, RUN_NEMESIS_DEFAULT)
     r.add_argument("--schedule", metavar="FILE",
                    help="play these timed faults instead of --nemesis and its rhythm (docs/schedule-file.md)")
     r.set_defaults(func=_cmd_run)

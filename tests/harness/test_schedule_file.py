@@ -149,3 +149,14 @@ def test_replay_refuses_a_folder_that_is_not_a_run(tmp_path: Path, capsys: pytes
     (tmp_path / "results.json").write_text(json.dumps({"valid": True, "config": {"argv": ["harness", "check"]}}))
     assert main(["replay", str(tmp_path)]) == EXIT_USAGE
     assert "no recorded `harness run` command line" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["run", "--schedule", "s.json", "--nemesis", "kill"], "leave out --nemesis"),
+    (["hunt", "--time-limit", "30"], "hunt does not take --time-limit"),
+    (["hunt", "--junit", "j.xml"], "hunt does not take --junit"),
+])
+def test_options_a_schedule_or_a_hunt_would_ignore_are_refused(argv: list[str], says: str,
+                                                              capsys: pytest.CaptureFixture) -> None:
+    assert main(argv) == EXIT_USAGE
+    assert says in capsys.readouterr().err
