@@ -68,16 +68,21 @@ class PartitionNemesis:
         """Enforce a grudge: one remote command per node, all nodes at once."""
 
         def one(node: str) -> None:
-            rules = []
-            for enemy in grudge[node]:
-                addr = self.addresses[enemy]
-                rules.append(shell(["iptables", "-w", "5", "-A", "INPUT", "-s", addr, "-j", "DROP"]))
-                rules.append(shell(["iptables", "-w", "5", "-A", "OUTPUT", "-d", addr, "-j", "DROP"]))
-            r = self.remote.exec(node, ["sh", "-c", " && ".join(rules)], timeout=30)
+            r = self.remote.exec(node, ["sh", "-c", self.cut_script(grudge, node)], timeout=30)
             if not r.ok:
                 raise HealError(f"{node}: adding iptables rules failed: {r.stderr.strip()}")
 
         on_nodes([n for n in sorted(grudge) if grudge[n]], one)
+
+    def cut_script(self, grudge: Grudge, node: str) -> str:
+        """The shell command that enforces `node`'s side of a grudge, for a package that must run
+        it together with another step in one remote command."""
+        rules = []
+        for enemy in grudge[node]:
+            addr = self.addresses[enemy]
+            rules.append(shell(["iptables", "-w", "5", "-A", "INPUT", "-s", addr, "-j", "DROP"]))
+            rules.append(shell(["iptables", "-w", "5", "-A", "OUTPUT", "-d", addr, "-j", "DROP"]))
+        return " && ".join(rules)
 
     def uncut(self, a: str, b: str) -> None:
         """Delete one pair of DROP rules each way between two nodes, leaving every other cut (and any
