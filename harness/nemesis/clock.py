@@ -72,11 +72,15 @@ class ClockNemesis:
 
     def set_offset(self, node: str, seconds: float) -> None:
         """Set the offset a node's process sees from now on (atomically: the file is replaced, never half-written)."""
-        tmp = f"{self.file}.tmp"
-        script = f"printf '%s\\n' {offset_text(seconds)} > {tmp} && mv {tmp} {self.file}"
-        r = self.remote.exec(node, ["sh", "-c", script], timeout=10)
+        r = self.remote.exec(node, ["sh", "-c", self.offset_script(seconds)], timeout=10)
         if not r.ok:
             raise HealError(f"{node}: cannot write {self.file}: {r.stderr.strip()}")
+
+    def offset_script(self, seconds: float) -> str:
+        """The shell command `set_offset` runs on the node, for a package that must run it together
+        with another step in one remote command."""
+        tmp = f"{self.file}.tmp"
+        return f"printf '%s\\n' {offset_text(seconds)} > {tmp} && mv {tmp} {self.file}"
 
     def strobe(self, node: str, delta: float, period_ms: int) -> None:
         """A loop on the node that flips the offset between `delta` and 0 every period, until killed."""

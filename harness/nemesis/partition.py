@@ -77,8 +77,7 @@ class PartitionNemesis:
         """Enforce a grudge: one remote command per node, all nodes at once."""
 
         def one(node: str) -> None:
-            rules = [shell(["iptables", "-w", "5", *rule]) for rule in self._drops(grudge[node])]
-            r = self.remote.exec(node, ["sh", "-c", " && ".join(rules)], timeout=30)
+            r = self.remote.exec(node, ["sh", "-c", self.cut_script(grudge, node)], timeout=30)
             if not r.ok:
                 raise HealError(f"{node}: adding iptables rules failed: {r.stderr.strip()}")
 
@@ -103,6 +102,11 @@ class PartitionNemesis:
                 raise HealError(f"{node}: replacing iptables rules failed: {r.stderr.strip()}")
 
         on_nodes(sorted(self.addresses), one)
+
+    def cut_script(self, grudge: Grudge, node: str) -> str:
+        """The shell command that enforces `node`'s side of a grudge, for a package that must run
+        it together with another step in one remote command."""
+        return " && ".join(shell(["iptables", "-w", "5", *rule]) for rule in self._drops(grudge[node]))
 
     def uncut(self, a: str, b: str) -> None:
         """Delete one pair of DROP rules each way between two nodes, leaving every other cut (and any

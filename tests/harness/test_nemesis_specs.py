@@ -78,7 +78,7 @@ def test_every_package_has_a_description_requirements_and_a_rhythm() -> None:
                                           "kill-during-election", "partition-kill-storm"}
     for k in packages:
         assert k.description and "\n" not in k.description and k.requires and k.interval and k.op_timeout
-    assert rhythm(["partition", "lag-then-kill", "isolate-then-skew"]) == {"interval": 3.0, "op_timeout": 1.0}
+    assert rhythm(["partition", "lag-then-kill", "isolate-then-skew"]) == {"interval": 3.0, "op_timeout": 2.0}
     assert rhythm(["partition:leader"]) == {}
 
 

@@ -88,7 +88,7 @@ def test_isolate_then_skew_cuts_the_leader_off_and_sets_its_clock_back(five: Clu
     try:
         done = nemesis.inject()
         assert done["leader"] == leader and done["nodes"] == [leader]
-        assert [s["step"] for s in done["steps"]] == ["isolate", "skew"]
+        assert [s["step"] for s in done["steps"]] == ["isolate-and-skew", "isolate"]
         assert done["probe"]["cut"]["reachable"] is False and done["probe"]["intact"]["reachable"] is True
         seen = done["measured"][leader]
         assert seen["preloaded"] and abs(seen["offset"] + 10.0) < 0.05 + seen["error"], seen
