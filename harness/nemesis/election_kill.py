@@ -10,25 +10,31 @@ votes at once), far shorter than a crash can be aimed. One injection widens it:
    so that votes reach a candidate, and its first append reaches the voters, that much later;
    then kill the leader;
 2. watch the election (status polling from the host, which the delay does not touch): as soon as
-   a majority's worth of followers have moved to a candidate's term (they granted it), kill them,
-   and drop the candidate's packets to them and to the old leader (one way: the votes already
-   on their way still reach it, and it wins);
-3. restart the old leader, then the voters: the old leader's term is on disk and its log is the
-   longest, so when its election timer runs out it campaigns in the candidate's term, and wins
-   only with votes that were already given (a correct node remembers its vote and refuses);
-4. once it leads, let the candidate's packets through again: two leaders of one term then serve
-   clients side by side until one of them steps down or the heal, which removes the delay and
-   restarts whatever is down.
+   a majority's worth of followers have moved to a candidate's term (they granted it), drop the
+   candidate's packets to just enough of them for a second majority and to the old leader (one
+   way: the votes already on their way still reach it, and it wins); remove the delay once it
+   leads (the delayer releases what it holds);
+3. restart the old leader, then crash and restart those voters: the old leader's term is on
+   disk and its log is the longest, so when its election timer runs out (first, most often: it
+   started first) it campaigns in the candidate's term, and wins only with votes that were
+   already given (a correct node remembers its vote and refuses);
+4. let the candidate through to the voters as soon as the old leader has asked them (its
+   requests are not delayed), and to the old leader once that one leads: two leaders of one
+   term then share a majority through the double voters, both commit and serve clients, until
+   a later term ends it. The candidate must hear from a majority again within its check-quorum
+   window (the max election timeout) of its win, hence the hurry.
 
 Needs election timeouts well above the delay and the time a restart takes (the bug table uses
-3000:6000 ms with a 400 ms delay), or the nodes campaign before a request reaches them. The
-event records the terms, the voters crashed, and every node claiming leadership of the
+3000:9000 ms with the default 400 ms delay), or the nodes campaign before a request reaches
+them. A set workload shows the result as acknowledged elements one leader's clients never see.
+The event records the terms, the voters crashed, and every node claiming leadership of the
 contested term (`same_term_leaders`: two of them is the bug at work).
 """
 
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from harness.nemesis.base import HealError
@@ -45,7 +51,7 @@ class KillDuringElection:
     summary = ("slow the followers' traffic, kill the leader, crash the voters right after they vote, and let "
                "the old leader campaign in the same term (forgotten votes)")
 
-    def __init__(self, c: Any, delay_ms: int = 400, watch_s: float = 12.0) -> None:
+    def __init__(self, c: Any, delay_ms: int = 400, watch_s: float = 30.0) -> None:
         """`c` is a `harness.nemesis.registry.Cluster` whose DB has Process and Primaries, and `statuses()`
         giving each node's role and term (without it the package still runs, but cannot aim the crash)."""
         self.db = c.db
@@ -62,7 +68,7 @@ class KillDuringElection:
         statuses = getattr(self.db, "statuses", None)
         if statuses is None:
             return {}
-        return {n: (s.get("role"), s.get("term")) for n, s in statuses(timeout=0.3, nodes=nodes).items()}
+        return {n: (s.get("role"), s.get("term")) for n, s in statuses(timeout=1.0, nodes=nodes).items()}
 
     def _drop(self, op: str, links: list[tuple[str, str]]) -> None:
         """Add (-A) or delete (-D) a one-way drop for each (sender, receiver): the receiver drops what
@@ -113,28 +119,73 @@ class KillDuringElection:
         steps.note("kill", nodes=[old], leader=old, term=before)
         candidate, term, voters = self._voted(electors, before)
         steps.note("voted", leader=candidate, term=term, nodes=voters)
+        voters = voters[: len(self.nodes) // 2]  # just enough for a second majority: fewer rival timers
         if candidate is not None:
-            on_nodes(voters, self.db.kill)  # first: the candidate's first append is on its way
-            steps.note("kill", nodes=voters)
-            # Its appends must not reach the voters nor the old leader before the old leader's own
-            # request does; its votes, already on their way back, still reach it.
+            # First, while the candidate's first append is still in the delayer: it must reach
+            # neither the voters (it would put the contested term in their logs, and they would
+            # refuse the old leader) nor the old leader (it would follow the candidate). The
+            # votes already on their way back still reach the candidate, and it wins.
             self._drop("-A", [(candidate, n) for n in [*voters, old]])
-        self.db.start(old)  # first, so that its election timer runs out before the voters'
-        steps.note("restart", nodes=[old], muted=candidate)
-        on_nodes(voters, self.db.start)
-        steps.note("restart", nodes=voters)
-        deadline = time.monotonic() + self.watch_s
-        while time.monotonic() < deadline and self._views([old]).get(old, (None, None))[0] != "leader":
-            time.sleep(0.03)  # the old leader campaigns; the delayed votes reach the candidate
-        # Let the candidate through again: if both won, two leaders of one term now serve clients.
-        self.partition.heal()
-        steps.note("unmute", nodes=[candidate] if candidate else [])
+            steps.note("mute", nodes=[candidate], to=[*voters, old])
+        if candidate is None:
+            self.db.start(old)
+            steps.note("restart", nodes=[old])
+        else:
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="nemesis-undelay") as pool:
+                undelayed = pool.submit(self._undelay_once_leading, candidate, term)
+                # The old leader restarts before the voters, so that its election timer (which
+                # starts at its restart) is the likeliest to run out first once they are back.
+                self.db.start(old)
+                steps.note("restart", nodes=[old], muted=candidate)
+                on_nodes(voters, self.db.kill)
+                steps.note("kill", nodes=voters)
+                on_nodes(voters, self.db.start)
+                steps.note("restart", nodes=voters)
+                steps.note("undelay", nodes=electors, candidate_led=undelayed.result())
+            self._second_election(steps, old, candidate, term, voters)
         seen = self._views()
         same_term = sorted(n for n, (role, t) in seen.items() if role == "leader" and t == term and term is not None)
         steps.note("leaders", claims={n: t for n, (role, t) in seen.items() if role == "leader"})
         return {"kind": self.name, "nodes": sorted({old, *voters}), "leader": old, "candidate": candidate,
                 "term_before": before, "term": term, "voters": voters, "same_term_leaders": same_term,
                 "steps": steps.done}
+
+    def _undelay_once_leading(self, candidate: str, term: int) -> bool:
+        """Remove the delay once the candidate leads (the delayer releases what it holds, so no
+        vote is lost; a candidate that has not won by the watch's end gets them all the same).
+        From here on it only slows the race against the candidate's check-quorum."""
+        deadline = time.monotonic() + self.watch_s
+        led = False
+        while time.monotonic() < deadline and not led:
+            led = self._views([candidate]).get(candidate) == ("leader", term)
+            time.sleep(0.03)
+        self.packet.heal()
+        return led
+
+    def _second_election(self, steps: Steps, old: str, candidate: str, term: int, voters: list[str]) -> None:
+        """Watch the old leader campaign, and let the candidate through again as early as is safe.
+
+        The candidate steps down (check-quorum) one max election timeout after its win unless a
+        majority acknowledges it, so every second it stays muted narrows the time two leaders
+        overlap. Its link to the voters reopens once the old leader's vote requests have gone out
+        (it is a candidate, or leads, in the contested term): they are not delayed, the
+        candidate's appends are. Its link to the old leader reopens once that one leads: before
+        that, an append of the contested term would make it a follower."""
+        deadline = time.monotonic() + self.watch_s
+        unmuted: list[str] = []
+        while time.monotonic() < deadline:
+            role, t = self._views([old]).get(old, (None, None))
+            if t is not None and t > term:
+                break  # a later election: the contested term is over
+            if t == term and role in ("candidate", "leader") and not unmuted:
+                self._drop("-D", [(candidate, v) for v in voters])
+                unmuted = list(voters)
+                steps.note("unmute", nodes=[candidate], to=unmuted, old_leader=role)
+            if t == term and role == "leader":
+                break
+            time.sleep(0.03)
+        self.partition.heal()
+        steps.note("unmute", nodes=[candidate], to=[n for n in [*voters, old] if n not in unmuted])
 
     def heal(self) -> dict[str, Any]:
         packet = self.packet.heal()

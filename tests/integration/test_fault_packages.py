@@ -146,7 +146,7 @@ def test_kill_during_election_crashes_the_voters_and_the_old_leader_campaigns_in
     try:
         done = nemesis.inject()
         steps = [s["step"] for s in done["steps"]]
-        voters_killed = ["kill"] if done["candidate"] is not None else []  # no election seen: no voters to crash
+        voters_killed = ["mute", "kill"] if done["candidate"] is not None else []  # no election seen: no voters
         assert steps == ["delay", "kill", "voted", *voters_killed, "restart", "restart", "unmute", "leaders"], \
             done["steps"]
         old = done["leader"]

@@ -22,12 +22,13 @@ from harness.dbs.raft import SEEDED_BUGS, without_bug
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(300)]
 
 # The bugs a 3-node run of ~20 s catches reliably; nodes/BUGS.md has the 5-node, 60 s table for all.
-CAUGHT = ("stale-read", "early-ack", "volatile-log", "no-election-restriction", "lease-skew")
+CAUGHT = ("stale-read", "early-ack", "volatile-log", "no-election-restriction", "lease-skew", "forget-vote")
 ARGS = {b["name"]: b["args"] for b in SEEDED_BUGS}
 # Seconds of workload per fault: long enough for two or three injections at the fault's own rhythm.
 # partition:leader is a basic fault (10 s default interval), so the test shortens its rhythm the
 # way a user in a hurry would.
-TIME_LIMIT = {"partition:leader": 16, "kill:all": 20, "lag-then-kill": 25, "isolate-then-skew": 20}
+TIME_LIMIT = {"partition:leader": 16, "kill:all": 20, "lag-then-kill": 25, "isolate-then-skew": 20,
+              "kill-during-election": 40}
 EXTRA = {"partition:leader": ["--nemesis-interval", "4", "--op-timeout", "1"]}
 
 
@@ -55,7 +56,7 @@ def _verdict(r: dict[str, Any], leftovers) -> bool | str:
 
 
 # One control per fault setup (early-ack shares stale-read's).
-CONTROLS = ("stale-read", "volatile-log", "no-election-restriction", "lease-skew")
+CONTROLS = ("stale-read", "volatile-log", "no-election-restriction", "lease-skew", "forget-vote")
 CASES = [(bug, True) for bug in CAUGHT] + [(bug, False) for bug in CONTROLS]
 
 
