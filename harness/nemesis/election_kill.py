@@ -14,9 +14,9 @@ votes at once), far shorter than a crash can be aimed. One injection widens it:
    candidate's packets to just enough of them for a second majority and to the old leader (one
    way: the votes already on their way still reach it, and it wins); remove the delay once it
    leads (the delayer releases what it holds);
-3. restart the old leader, then crash and restart those voters: the old leader's term is on
-   disk and its log is the longest, so when its election timer runs out (first, most often: it
-   started first) it campaigns in the candidate's term, and wins only with votes that were
+3. restart the old leader while crashing those voters, then restart them: the old leader's term
+   is on disk and its log is the longest, so when its election timer runs out (first, most
+   often: it started first) it campaigns in the candidate's term, and wins only with votes that were
    already given (a correct node remembers its vote and refuses);
 4. let the candidate through to the voters as soon as the old leader has asked them (its
    requests are not delayed), and to the old leader once that one leads: two leaders of one
@@ -122,24 +122,18 @@ class KillDuringElection:
         candidate, term, voters = self._voted(electors, before)
         steps.note("voted", leader=candidate, term=term, nodes=voters)
         voters = voters[: len(self.nodes) // 2]  # just enough for a second majority: fewer rival timers
-        if candidate is not None:
-            # First, while the candidate's first append is still in the delayer: it must reach
-            # neither the voters (it would put the contested term in their logs, and they would
-            # refuse the old leader) nor the old leader (it would follow the candidate). The
-            # votes already on their way back still reach the candidate, and it wins.
-            self._drop("-A", [(candidate, n) for n in [*voters, old]])
-            steps.note("mute", nodes=[candidate], to=[*voters, old])
         if candidate is None:
             self.db.start(old)
             steps.note("restart", nodes=[old])
         else:
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="nemesis-undelay") as pool:
-                undelayed = pool.submit(self._undelay_once_leading, candidate, term)
-                # The old leader restarts before the voters, so that its election timer (which
-                # starts at its restart) is the likeliest to run out first once they are back.
-                self.db.start(old)
-                steps.note("restart", nodes=[old], muted=candidate)
-                on_nodes(voters, self.db.kill)
+                undelayed = pool.submit(self._undelay_once_decided, candidate, term)
+                # The voters are crashed while the candidate is muted and the old leader restarted,
+                # all at once: on a loaded host each step takes seconds, and the candidate's
+                # check-quorum runs from its win. The old leader restarts before the voters, so
+                # its election timer (which starts at its restart) is the likeliest to run out first.
+                on_nodes([old, *voters], lambda n: self._mute_and_restart(steps, candidate, old, voters)
+                         if n == old else self.db.kill(n))
                 steps.note("kill", nodes=voters)
                 on_nodes(voters, self.db.start)
                 steps.note("restart", nodes=voters)
@@ -152,7 +146,17 @@ class KillDuringElection:
                 "term_before": before, "term": term, "voters": voters, "same_term_leaders": same_term,
                 "steps": steps.done}
 
-    def _undelay_once_leading(self, candidate: str, term: int) -> bool:
+    def _mute_and_restart(self, steps: Steps, candidate: str, old: str, voters: list[str]) -> None:
+        """Drop the candidate's packets to the voters and the old leader while its first append is
+        still in the delayer (it would put the contested term in the voters' logs, and they would
+        refuse the old leader; the old leader would follow it); the votes already on their way
+        back still reach it, and it wins. Then restart the old leader, muted from it."""
+        self._drop("-A", [(candidate, n) for n in [*voters, old]])
+        steps.note("mute", nodes=[candidate], to=[*voters, old])
+        self.db.start(old)
+        steps.note("restart", nodes=[old], muted=candidate)
+
+    def _undelay_once_decided(self, candidate: str, term: int) -> bool:
         """Remove the delay once the candidate has won or lost (the delayer releases what it holds,
         so no vote is lost); returns whether it leads. From here on the delay would only slow the
         race against the candidate's check-quorum."""
