@@ -22,7 +22,9 @@ from harness.dbs.raft import SEEDED_BUGS, without_bug
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(300)]
 
 # The bugs a 3-node run of ~20 s catches reliably; nodes/BUGS.md has the 5-node, 60 s table for all.
-CAUGHT = ("stale-read", "early-ack", "volatile-log", "no-election-restriction", "lease-skew", "forget-vote")
+# forget-vote is not among them: kill-during-election's windows (s) are shorter than its steps take
+# on a loaded host (nodes/BUGS.md); its control still runs, so its faults never fail a correct node.
+CAUGHT = ("stale-read", "early-ack", "volatile-log", "no-election-restriction", "lease-skew")
 ARGS = {b["name"]: b["args"] for b in SEEDED_BUGS}
 # Seconds of workload per fault: long enough for two or three injections at the fault's own rhythm.
 # partition:leader is a basic fault (10 s default interval), so the test shortens its rhythm the
