@@ -151,7 +151,8 @@ _EXPOSED_BY = (
     # Leadership must outlast one injection (finding the leader, then one command on it: seconds on a
     # loaded machine); with the node's 300:600 ms the cluster changed leader every few seconds there.
     _exposes("lease-skew", "isolate-then-skew", "read-mode=lease", "election-timeout-ms=1000:2000"),
-    _exposes("forget-vote", "kill-during-election", "pre-vote=false", "election-timeout-ms=3000:6000"),
+    _exposes("forget-vote", "kill-during-election", "pre-vote=false", "election-timeout-ms=3000:9000",
+             workload="set"),
     # The set's reads must not write the log: a read-only transaction is a log entry of the new
     # leader's term, whose commit is a correct commit of the old entries (nodes/BUGS.md).
     _exposes("commit-old-term", "crash-after-replicate", workload="set", workload_opts=("read-with=read",)),

@@ -10,25 +10,32 @@ votes at once), far shorter than a crash can be aimed. One injection widens it:
    so that votes reach a candidate, and its first append reaches the voters, that much later;
    then kill the leader;
 2. watch the election (status polling from the host, which the delay does not touch): as soon as
-   a majority's worth of followers have moved to a candidate's term (they granted it), kill them,
-   and drop the candidate's packets to them and to the old leader (one way: the votes already
-   on their way still reach it, and it wins);
-3. restart the old leader, then the voters: the old leader's term is on disk and its log is the
-   longest, so when its election timer runs out it campaigns in the candidate's term, and wins
-   only with votes that were already given (a correct node remembers its vote and refuses);
-4. once it leads, let the candidate's packets through again: two leaders of one term then serve
-   clients side by side until one of them steps down or the heal, which removes the delay and
-   restarts whatever is down.
+   a majority's worth of followers have moved to a candidate's term (they granted it), drop the
+   candidate's packets to just enough of them for a second majority and to the old leader (one
+   way: the votes already on their way still reach it, and it wins); remove the delay once it
+   leads (the delayer releases what it holds);
+3. restart the old leader while crashing those voters, then restart them: the old leader's term
+   is on disk and its log is the longest, so when its election timer runs out (first, most
+   often: it started first) it campaigns in the candidate's term, and wins only with votes that were
+   already given (a correct node remembers its vote and refuses);
+4. let the candidate through to the voters as soon as the old leader has asked them (its
+   requests are not delayed), and to the old leader once that one leads: two leaders of one
+   term then share a majority through the double voters, both commit and serve clients, until
+   a later term ends it. The candidate must hear from a majority again within its check-quorum
+   window (the max election timeout) of its win, hence the hurry.
 
 Needs election timeouts well above the delay and the time a restart takes (the bug table uses
-3000:6000 ms with a 400 ms delay), or the nodes campaign before a request reaches them. The
-event records the terms, the voters crashed, and every node claiming leadership of the
+3000:9000 ms with the default 400 ms delay), or the nodes campaign before a request reaches
+them. A set workload shows the result as acknowledged elements one leader's clients never see.
+The event records the terms, the voters crashed, and every node claiming leadership of the
 contested term (`same_term_leaders`: two of them is the bug at work).
 """
 
 from __future__ import annotations
 
+import shlex
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from harness.nemesis.base import HealError
@@ -45,7 +52,7 @@ class KillDuringElection:
     summary = ("slow the followers' traffic, kill the leader, crash the voters right after they vote, and let "
                "the old leader campaign in the same term (forgotten votes)")
 
-    def __init__(self, c: Any, delay_ms: int = 400, watch_s: float = 12.0) -> None:
+    def __init__(self, c: Any, delay_ms: int = 400, watch_s: float = 30.0) -> None:
         """`c` is a `harness.nemesis.registry.Cluster` whose DB has Process and Primaries, and `statuses()`
         giving each node's role and term (without it the package still runs, but cannot aim the crash)."""
         self.db = c.db
@@ -62,7 +69,7 @@ class KillDuringElection:
         statuses = getattr(self.db, "statuses", None)
         if statuses is None:
             return {}
-        return {n: (s.get("role"), s.get("term")) for n, s in statuses(timeout=0.3, nodes=nodes).items()}
+        return {n: (s.get("role"), s.get("term")) for n, s in statuses(timeout=1.0, nodes=nodes).items()}
 
     def _drop(self, op: str, links: list[tuple[str, str]]) -> None:
         """Add (-A) or delete (-D) a one-way drop for each (sender, receiver): the receiver drops what
@@ -75,10 +82,11 @@ class KillDuringElection:
             by_node.setdefault(node, []).append(rule)
 
         def one(node: str) -> None:
-            for rule in by_node[node]:
-                r = self.packet.remote.exec(node, rule, timeout=30)
-                if not r.ok:
-                    raise HealError(f"{node}: {' '.join(rule)} failed: {r.stderr.strip()}")
+            # One exec per node: on a loaded host each exec costs a fair part of the window.
+            script = " && ".join(shlex.join(rule) for rule in by_node[node])
+            r = self.packet.remote.exec(node, ["sh", "-c", script], timeout=30)
+            if not r.ok:
+                raise HealError(f"{node}: {script} failed: {r.stderr.strip()}")
 
         on_nodes(sorted(by_node), one)
 
@@ -113,28 +121,77 @@ class KillDuringElection:
         steps.note("kill", nodes=[old], leader=old, term=before)
         candidate, term, voters = self._voted(electors, before)
         steps.note("voted", leader=candidate, term=term, nodes=voters)
-        if candidate is not None:
-            on_nodes(voters, self.db.kill)  # first: the candidate's first append is on its way
-            steps.note("kill", nodes=voters)
-            # Its appends must not reach the voters nor the old leader before the old leader's own
-            # request does; its votes, already on their way back, still reach it.
-            self._drop("-A", [(candidate, n) for n in [*voters, old]])
-        self.db.start(old)  # first, so that its election timer runs out before the voters'
-        steps.note("restart", nodes=[old], muted=candidate)
-        on_nodes(voters, self.db.start)
-        steps.note("restart", nodes=voters)
-        deadline = time.monotonic() + self.watch_s
-        while time.monotonic() < deadline and self._views([old]).get(old, (None, None))[0] != "leader":
-            time.sleep(0.03)  # the old leader campaigns; the delayed votes reach the candidate
-        # Let the candidate through again: if both won, two leaders of one term now serve clients.
-        self.partition.heal()
-        steps.note("unmute", nodes=[candidate] if candidate else [])
+        voters = voters[: len(self.nodes) // 2]  # just enough for a second majority: fewer rival timers
+        if candidate is None:
+            self.db.start(old)
+            steps.note("restart", nodes=[old])
+        else:
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="nemesis-undelay") as pool:
+                undelayed = pool.submit(self._undelay_once_decided, candidate, term)
+                # The voters are crashed while the candidate is muted and the old leader restarted,
+                # all at once: on a loaded host each step takes seconds, and the candidate's
+                # check-quorum runs from its win. The old leader restarts before the voters, so
+                # its election timer (which starts at its restart) is the likeliest to run out first.
+                on_nodes([old, *voters], lambda n: self._mute_and_restart(steps, candidate, old, voters)
+                         if n == old else self.db.kill(n))
+                steps.note("kill", nodes=voters)
+                on_nodes(voters, self.db.start)
+                steps.note("restart", nodes=voters)
+                steps.note("undelay", nodes=electors, candidate_led=undelayed.result())
+            self._second_election(steps, old, candidate, term, voters)
         seen = self._views()
         same_term = sorted(n for n, (role, t) in seen.items() if role == "leader" and t == term and term is not None)
         steps.note("leaders", claims={n: t for n, (role, t) in seen.items() if role == "leader"})
         return {"kind": self.name, "nodes": sorted({old, *voters}), "leader": old, "candidate": candidate,
                 "term_before": before, "term": term, "voters": voters, "same_term_leaders": same_term,
                 "steps": steps.done}
+
+    def _mute_and_restart(self, steps: Steps, candidate: str, old: str, voters: list[str]) -> None:
+        """Drop the candidate's packets to the voters and the old leader while its first append is
+        still in the delayer (it would put the contested term in the voters' logs, and they would
+        refuse the old leader; the old leader would follow it); the votes already on their way
+        back still reach it, and it wins. Then restart the old leader, muted from it."""
+        self._drop("-A", [(candidate, n) for n in [*voters, old]])
+        steps.note("mute", nodes=[candidate], to=[*voters, old])
+        self.db.start(old)
+        steps.note("restart", nodes=[old], muted=candidate)
+
+    def _undelay_once_decided(self, candidate: str, term: int) -> bool:
+        """Remove the delay once the candidate has won or lost (the delayer releases what it holds,
+        so no vote is lost); returns whether it leads. From here on the delay would only slow the
+        race against the candidate's check-quorum."""
+        deadline = time.monotonic() + self.watch_s
+        view = self._views([candidate]).get(candidate)
+        while time.monotonic() < deadline and view in (("candidate", term), None):
+            time.sleep(0.03)  # still counting votes (or not answering): wait
+            view = self._views([candidate]).get(candidate)
+        self.packet.heal()
+        return view == ("leader", term)
+
+    def _second_election(self, steps: Steps, old: str, candidate: str, term: int, voters: list[str]) -> None:
+        """Watch the old leader campaign, and let the candidate through again as early as is safe.
+
+        The candidate steps down (check-quorum) one max election timeout after its win unless a
+        majority acknowledges it, so every second it stays muted narrows the time two leaders
+        overlap. Its link to the voters reopens once the old leader's vote requests have gone out
+        (it is a candidate, or leads, in the contested term): they are not delayed, the
+        candidate's appends are. Its link to the old leader reopens once that one leads: before
+        that, an append of the contested term would make it a follower."""
+        deadline = time.monotonic() + self.watch_s
+        unmuted: list[str] = []
+        while time.monotonic() < deadline:
+            role, t = self._views([old]).get(old, (None, None))
+            if t is not None and t > term:
+                break  # a later election: the contested term is over
+            if t == term and role in ("candidate", "leader") and not unmuted:
+                self._drop("-D", [(candidate, v) for v in voters])
+                unmuted = list(voters)
+                steps.note("unmute", nodes=[candidate], to=unmuted, old_leader=role)
+            if t == term and role == "leader":
+                break
+            time.sleep(0.03)
+        self.partition.heal()
+        steps.note("unmute", nodes=[candidate], to=[n for n in [*voters, old] if n not in unmuted])
 
     def heal(self) -> dict[str, Any]:
         packet = self.packet.heal()
