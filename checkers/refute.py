@@ -73,19 +73,27 @@ def refute(ops: Sequence[Op], model: Model, stuck: Op, deadline: float | None, m
         if not states:
             return None
         window = _window(ops, start, end)
-        result = None
-        for state in states:
-            budget = Budget(deadline, memory_limit, WINDOW_CONFIGURATIONS)
-            r = check_part(window, model, budget, init=state, relaxed=True)
-            if r.valid is not False:
-                result = None
-                break
-            result = result or r
+        result, _ = _refuted_from_every(window, model, states, Budget(deadline, memory_limit, WINDOW_CONFIGURATIONS))
         if result is not None:
             return Refutation(window, states, result)
         if size >= len(finished):
             break
     return None
+
+
+def _refuted_from_every(
+    window: Sequence[Op], model: Model, states: Sequence[Any], budget: Budget
+) -> tuple[PartResult | None, int]:
+    """The relaxed search's refutation of `window` from the first state, if it is refuted from
+    every one of `states` (each search with `budget`); and the configurations spent."""
+    first, spent = None, 0
+    for state in states:
+        r = check_part(window, model, budget, init=state, relaxed=True)
+        spent += r.configurations
+        if r.valid is not False:
+            return None, spent
+        first = first or r
+    return first, spent
 
 
 def _window(ops: Sequence[Op], start: float, end: float) -> list[Op]:
@@ -135,15 +143,9 @@ def sweep(
             states = states_at(start, window)
             if not states or _plainly_linearizable(window, model, states):
                 continue
-            result = None
-            for state in states:
-                budget = Budget(deadline, memory_limit, SWEEP_CONFIGURATIONS)
-                r = check_part(window, model, budget, init=state, relaxed=True)
-                spent += r.configurations
-                if r.valid is not False:
-                    result = None
-                    break
-                result = result or r
+            result, configurations = _refuted_from_every(
+                window, model, states, Budget(deadline, memory_limit, SWEEP_CONFIGURATIONS))
+            spent += configurations
             if result is not None:
                 return Refutation(window, states, result)
             if spent >= max_configurations:
