@@ -84,3 +84,12 @@ def test_every_workload_is_valid_on_an_atomic_store(name: str, tmp_path: Path) -
 def test_a_split_transaction_is_caught(name: str, tmp_path: Path) -> None:
     r = run_workload(name, tmp_path, split=True)
     assert r["valid"] is False, r
+
+
+def test_a_counter_read_before_any_add_is_zero() -> None:
+    # The store has no counter key yet and reads it as null; the checker bounds reads by sums of adds.
+    from contract.client import Op
+
+    workload = plugins.load(WORKLOAD_KIND, "counter").from_pairs()
+    done = workload.invoke(Connection(Store(split=False), "n1"), Op("read", "counter", None))
+    assert (done.type, done.value) == ("ok", 0)
