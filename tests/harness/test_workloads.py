@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from checkers.history import HistoryWriter, read_history
-from contract.client import Definite
+from contract.client import Definite, Op
 from harness import plugins
 from harness.interpreter import Interpreter
 from harness.test import WORKLOAD_KIND
@@ -88,8 +88,6 @@ def test_a_split_transaction_is_caught(name: str, tmp_path: Path) -> None:
 
 def test_a_counter_read_before_any_add_is_zero() -> None:
     # The store has no counter key yet and reads it as null; the checker bounds reads by sums of adds.
-    from contract.client import Op
-
     workload = plugins.load(WORKLOAD_KIND, "counter").from_pairs()
     done = workload.invoke(Connection(Store(split=False), "n1"), Op("read", "counter", None))
     assert (done.type, done.value) == ("ok", 0)
