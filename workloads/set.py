@@ -45,7 +45,7 @@ class Set(Workload):
 
     def next_op(self, rng: random.Random) -> Op:
         if rng.random() < self.opts["read-fraction"]:
-            return Op("read", KEY, None)
+            return self.read_op(rng)
         return Op("add", KEY, next(self._elements))
 
     def needs(self) -> tuple[str, ...]:

@@ -65,12 +65,16 @@ class Schedule:
         return done
 
     def inject(self) -> None:
+        """Inject the next nemesis drawn from the deck."""
         with self._lock:
             if not self._deck:
                 self._deck = self.rng.sample(self.nemeses, len(self.nemeses))
-            nemesis = self._deck.pop()
-            self.active = nemesis
-            self._record(f"start-{nemesis.name}", nemesis.inject, observe=True)
+            self._inject(self._deck.pop())
+
+    def _inject(self, nemesis: Nemesis) -> None:
+        """Inject `nemesis` and make it the fault in force; the caller holds the lock."""
+        self.active = nemesis
+        self._record(f"start-{nemesis.name}", nemesis.inject, observe=True)
 
     def heal(self) -> None:
         """Heal the fault in force (if any)."""

@@ -40,10 +40,8 @@ class TimedSchedule(Schedule):
             for fault in self.faults:
                 if not self._wait_until(start, fault.at):
                     return
-                nemesis = self.by_spec[fault.spec]
                 with self._lock:
-                    self.active = nemesis
-                    self._record(f"start-{nemesis.name}", nemesis.inject, observe=True)
+                    self._inject(self.by_spec[fault.spec])
                 if not self._wait_until(time.monotonic(), fault.duration):
                     return
                 self.heal()
