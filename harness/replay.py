@@ -62,7 +62,8 @@ def _workload_start(results: dict[str, Any], run_dir: Path) -> float:
 def _pinned_nodes(entry: dict[str, Any]) -> tuple[str, ...] | None:
     """The concrete nodes a basic fault hit, or for a partition the smaller side of a two-sided cut;
     None where nodes cannot say it (a package, a ring or a bridge)."""
-    if KINDS.get(split(entry["nemesis"])[0]) is None or KINDS[split(entry["nemesis"])[0]].package:
+    kind = KINDS.get(split(entry["nemesis"])[0])
+    if kind is None or kind.package:
         return None
     nodes = entry.get("nodes")
     if isinstance(nodes, list) and nodes and all(isinstance(n, str) for n in nodes):
