@@ -152,6 +152,7 @@ class DockerCluster:
     addresses: dict[str, str] = field(init=False)
     network: Network | None = field(init=False, default=None)
     containers: dict[str, Container] = field(init=False, default_factory=dict)
+    remote: DockerRemote | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.addresses = node_addresses(self.subnet, self.count)
@@ -197,11 +198,14 @@ class DockerCluster:
                 )
             except docker.errors.APIError as e:
                 raise HarnessError(f"cannot start container for {node}: {e.explanation}") from e
-        return DockerRemote(self.containers)
+        self.remote = DockerRemote(self.containers)
+        return self.remote
 
     def remove(self) -> list[str]:
         """Remove containers and network; returns problems instead of raising, so teardown goes on."""
         problems = []
+        if self.remote is not None:
+            self.remote.close()
         for node, container in list(self.containers.items()):
             try:
                 container.remove(force=True)

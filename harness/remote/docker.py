@@ -1,9 +1,12 @@
-"""`Remote` over the Docker engine: exec, detached exec and archive copy into containers."""
+"""`Remote` over the Docker engine: exec (through a standing shell per node where it can), detached
+exec and archive copy into containers."""
 
 from __future__ import annotations
 
 import io
+import shlex
 import tarfile
+import threading
 import time
 from pathlib import Path
 
@@ -12,11 +15,14 @@ import docker.errors
 from docker.models.containers import Container
 
 from harness.remote.base import ExecResult, RemoteError
+from harness.remote.standing_shell import ShellLost, StandingShell
 
 
 class DockerRemote:
     def __init__(self, containers: dict[str, Container]) -> None:
         self.containers = containers
+        self._shells: dict[str, StandingShell] = {}
+        self._shell_locks: dict[str, threading.Lock] = {n: threading.Lock() for n in containers}
 
     def _container(self, node: str) -> Container:
         try:
@@ -25,6 +31,36 @@ class DockerRemote:
             raise RemoteError(f"no container for node {node}") from None
 
     def exec(self, node: str, argv: list[str], timeout: float = 30.0) -> ExecResult:
+        """Through the node's standing shell when it is free (milliseconds under load, where a fresh
+        exec takes seconds); a fresh exec when it is busy with another thread's command or broke."""
+        lock = self._shell_locks.get(node)
+        if lock is None or not lock.acquire(blocking=False):
+            return self._fresh_exec(node, argv, timeout)
+        try:
+            shell = self._shells.get(node)
+            if shell is None:
+                try:
+                    shell = self._shells[node] = StandingShell(self._container(node).client.api,
+                                                               self._container(node).id)
+                except docker.errors.APIError:
+                    return self._fresh_exec(node, argv, timeout)
+            try:
+                return shell.run(argv, timeout)
+            except ShellLost as e:
+                # The command may have run: not retried (an iptables -A twice is two rules), as a
+                # fresh exec that fails halfway is not. The next command opens a new shell.
+                self._shells.pop(node).close()
+                raise RemoteError(f"{node}: exec {argv[0]} failed: {e}") from e
+        finally:
+            lock.release()
+
+    def close(self) -> None:
+        """Close the standing shells' streams (removing the containers ends the shells themselves)."""
+        for shell in self._shells.values():
+            shell.close()
+        self._shells.clear()
+
+    def _fresh_exec(self, node: str, argv: list[str], timeout: float) -> ExecResult:
         # coreutils `timeout` inside the container bounds the command even if it hangs there.
         wrapped = ["timeout", "-s", "KILL", f"{timeout:g}", *argv]
         container = self._container(node)
@@ -57,10 +93,11 @@ class DockerRemote:
             time.sleep(0.01)
 
     def spawn(self, node: str, shell: str) -> None:
-        try:
-            self._container(node).exec_run(["sh", "-c", shell], detach=True)
-        except docker.errors.APIError as e:
-            raise RemoteError(f"{node}: spawn failed: {e.explanation}") from e
+        # A subshell that backgrounds the command and exits at once: the command is orphaned to the
+        # container's init (which reaps it), not left a child of the standing shell.
+        r = self.exec(node, ["sh", "-c", f"(sh -c {shlex.quote(shell)} </dev/null >/dev/null 2>&1 &)"])
+        if not r.ok:
+            raise RemoteError(f"{node}: spawn failed: {r.stderr.strip()}")
 
     def put(self, node: str, local: Path, remote_dir: str) -> None:
         buf = io.BytesIO()
