@@ -14,10 +14,11 @@ votes at once), far shorter than a crash can be aimed. One injection widens it:
    candidate's packets to just enough of them for a second majority and to the old leader (one
    way: the votes already on their way still reach it, and it wins); remove the delay once it
    leads (the delayer releases what it holds);
-3. restart the old leader while crashing those voters, then restart them: the old leader's term
-   is on disk and its log is the longest, so when its election timer runs out (first, most
-   often: it started first) it campaigns in the candidate's term, and wins only with votes that were
-   already given (a correct node remembers its vote and refuses);
+3. restart the old leader while crashing those voters, then restart them after a head start
+   (half the time the first candidate took to appear: below the shortest election timeout): the
+   old leader's term is on disk and its log is the longest, so when its election timer runs out
+   (first, most often: it started first) it campaigns in the candidate's term, and wins only
+   with votes that were already given (a correct node remembers its vote and refuses);
 4. let the candidate through to the voters as soon as the old leader has asked them (its
    requests are not delayed), and to the old leader once that one leads: two leaders of one
    term then share a majority through the double voters, both commit and serve clients, until
@@ -52,24 +53,28 @@ class KillDuringElection:
     summary = ("slow the followers' traffic, kill the leader, crash the voters right after they vote, and let "
                "the old leader campaign in the same term (forgotten votes)")
 
-    def __init__(self, c: Any, delay_ms: int = 400, watch_s: float = 30.0) -> None:
+    def __init__(self, c: Any, delay_ms: int = 400, watch_s: float = 30.0, head_start_s: float | None = None) -> None:
         """`c` is a `harness.nemesis.registry.Cluster` whose DB has Process and Primaries, and `statuses()`
-        giving each node's role and term (without it the package still runs, but cannot aim the crash)."""
+        giving each node's role, term and, if it can, `voted_for` (without statuses the package still
+        runs, but cannot aim the crash)."""
         self.db = c.db
         self.nodes = c.nodes
         self.primaries = c.primaries
         self.rng = c.rng
         self.delay_ms = delay_ms
         self.watch_s = watch_s
+        self.head_start_s = head_start_s
         self.packet = PacketNemesis(c.remote, c.addresses, c.db.peer_port, c.rng)
         self.partition = PartitionNemesis(c.remote, c.addresses, c.db.peer_port, c.rng)  # heals the one-way cut
 
-    def _views(self, nodes: list[str] | None = None) -> dict[str, tuple[str | None, int | None]]:
-        """Each answering node's (role, term), from `nodes` (default all) through the DB's own status call."""
+    def _statuses(self, nodes: list[str] | None = None) -> dict[str, dict[str, Any]]:
+        """Each answering node's own status, from `nodes` (default all), through the DB's status call."""
         statuses = getattr(self.db, "statuses", None)
-        if statuses is None:
-            return {}
-        return {n: (s.get("role"), s.get("term")) for n, s in statuses(timeout=1.0, nodes=nodes).items()}
+        return {} if statuses is None else statuses(timeout=1.0, nodes=nodes)
+
+    def _views(self, nodes: list[str] | None = None) -> dict[str, tuple[str | None, int | None]]:
+        """Each answering node's (role, term)."""
+        return {n: (s.get("role"), s.get("term")) for n, s in self._statuses(nodes).items()}
 
     def _drop(self, op: str, links: list[tuple[str, str]]) -> None:
         """Add (-A) or delete (-D) a one-way drop for each (sender, receiver): the receiver drops what
@@ -90,20 +95,32 @@ class KillDuringElection:
 
         on_nodes(sorted(by_node), one)
 
-    def _voted(self, electors: list[str], term: int | None) -> tuple[str | None, int | None, list[str]]:
-        """Poll until a candidate in a term above `term` has a majority's worth of electors at its
-        term (they granted it); returns the candidate, its term, and those voters."""
-        deadline = time.monotonic() + self.watch_s
+    def _voted(self, electors: list[str], term: int | None) -> tuple[str | None, int | None, list[str], float | None]:
+        """Poll until a candidate in a term above `term` has a majority's worth of electors that
+        granted it: followers at its term, and, where the status says whom a node voted for
+        (`voted_for`), voting for it (two candidates of one term split the followers between
+        them); returns the candidate, its term, those voters, and how long after the call the
+        first candidate showed up (about the shortest election timeout the nodes drew)."""
+        start = time.monotonic()
+        deadline = start + self.watch_s
+        first: float | None = None
         needed = len(self.nodes) // 2  # votes besides the candidate's own
+
+        def granted(s: dict[str, Any] | None, candidate: str, t: int) -> bool:
+            return (s is not None and (s.get("role"), s.get("term")) == ("follower", t)
+                    and s.get("voted_for", candidate) == candidate)
+
         while time.monotonic() < deadline:
-            views = self._views(electors)
-            for node, (role, t) in views.items():
-                if node in electors and role == "candidate" and t is not None and (term is None or t > term):
-                    voters = [n for n in electors if n != node and views.get(n, (None, None)) == ("follower", t)]
+            views = self._statuses(electors)
+            for node, s in views.items():
+                t = s.get("term")
+                if node in electors and s.get("role") == "candidate" and t is not None and (term is None or t > term):
+                    first = first if first is not None else time.monotonic() - start
+                    voters = [n for n in electors if n != node and granted(views.get(n), node, t)]
                     if len(voters) >= needed:
-                        return node, t, voters
+                        return node, t, voters, first
             time.sleep(0.03)
-        return None, None, []
+        return None, None, [], first
 
     def inject(self) -> dict[str, Any]:
         steps = Steps()
@@ -119,8 +136,8 @@ class KillDuringElection:
         before = self._views([old]).get(old, (None, None))[1]
         self.db.kill(old)
         steps.note("kill", nodes=[old], leader=old, term=before)
-        candidate, term, voters = self._voted(electors, before)
-        steps.note("voted", leader=candidate, term=term, nodes=voters)
+        candidate, term, voters, first_s = self._voted(electors, before)
+        steps.note("voted", leader=candidate, term=term, nodes=voters, first_candidate_s=first_s)
         voters = voters[: len(self.nodes) // 2]  # just enough for a second majority: fewer rival timers
         if candidate is None:
             self.db.start(old)
@@ -135,6 +152,7 @@ class KillDuringElection:
                 on_nodes([old, *voters], lambda n: self._mute_and_restart(steps, candidate, old, voters)
                          if n == old else self.db.kill(n))
                 steps.note("kill", nodes=voters)
+                self._head_start(steps, old, term, first_s)
                 on_nodes(voters, self.db.start)
                 steps.note("restart", nodes=voters)
                 steps.note("undelay", nodes=electors, candidate_led=undelayed.result())
@@ -155,6 +173,24 @@ class KillDuringElection:
         steps.note("mute", nodes=[candidate], to=[*voters, old])
         self.db.start(old)
         steps.note("restart", nodes=[old], muted=candidate)
+
+    def _head_start(self, steps: Steps, old: str, term: int, first_s: float | None) -> None:
+        """Keep the voters down a while after the old leader is back: whichever restarted node's
+        election timer runs out first campaigns, and a voter that does so first moves past the
+        contested term and refuses the old leader. Each restarted node draws its timeout afresh,
+        so a head start of h makes the old leader first more often (uniform draws from 3-9 s:
+        38% of the time with 0.3 s, 66% with 2 s). The voters must still be up before the old
+        leader's earliest timeout (its request is sent once), so h is half the time the first
+        candidate took to show up after the kill (near the shortest timeout), or `head_start_s`.
+        Ends early once the old leader campaigns."""
+        head = self.head_start_s if self.head_start_s is not None else (first_s or 0.0) / 2
+        deadline = time.monotonic() + head
+        while time.monotonic() < deadline:
+            role, t = self._views([old]).get(old, (None, None))
+            if role == "candidate" or (t is not None and t >= term):
+                break
+            time.sleep(0.03)
+        steps.note("head-start", nodes=[old], planned_s=round(head, 3))
 
     def _undelay_once_decided(self, candidate: str, term: int) -> bool:
         """Remove the delay once the candidate has won or lost (the delayer releases what it holds,

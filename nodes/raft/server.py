@@ -367,6 +367,7 @@ class Node:
             "id": self.id,
             "role": "candidate" if role is Role.PRECANDIDATE else role.value,
             "term": self.core.term,
+            "voted_for": self.core.voted_for,
             "leader": self.core.leader,
             "commit_index": self.core.commit_index,
             "last_applied": self.last_applied,

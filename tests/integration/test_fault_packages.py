@@ -167,8 +167,12 @@ def test_kill_during_election_crashes_the_voters_and_the_old_leader_campaigns_in
         if done["candidate"] is None:  # no election seen (split votes can hide it): no voters to crash
             assert steps == ["delay", "kill", "voted", "restart", "leaders"], done["steps"]
         else:  # the voters are let through early only if the old leader campaigned in their term
-            assert steps in [["delay", "kill", "voted", "mute", "restart", "kill", "restart", "undelay", *early,
-                              "unmute", "leaders"] for early in ([], ["unmute"])], done["steps"]
+            assert steps in [["delay", "kill", "voted", "mute", "restart", "kill", "head-start", "restart", "undelay",
+                              *early, "unmute", "leaders"] for early in ([], ["unmute"])], done["steps"]
+            by_step = {s["step"]: s for s in done["steps"]}  # the last of each: the voters' restart
+            old_back = next(s for s in done["steps"] if s["step"] == "restart")
+            assert 0 < by_step["head-start"]["planned_s"] < by_step["voted"]["first_candidate_s"]
+            assert by_step["restart"]["at"] > old_back["at"], "the old leader is back before the voters"
         old = done["leader"]
         assert done["steps"][0]["nodes"] == sorted(set(five.addresses) - {old})
         assert set(done["steps"][0]["mechanism"].values()) <= {"netem", "nfqueue-delayer"}
