@@ -168,7 +168,8 @@ def test_part_search_from_any_state_agrees_with_brute_force():
     """check_part from each state a window may start in, exact and relaxed, against brute force."""
     counts: Counter = Counter()
 
-    @profile(400)
+    # A fixed draw: with a random one the counts asserted below depend on luck (19 of 20 once).
+    @settings(max_examples=400, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
     @given(histories())
     def agree(case):
         model, semantics, events = case
