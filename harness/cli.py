@@ -28,6 +28,7 @@ CHECK_SEVERITY = {**SEVERITY, EXIT_USAGE: 3}
 
 RUN_NEMESIS_DEFAULT = "partition"
 RUN_TIME_DEFAULT = 60.0
+HUNT_TAIL = 10.0
 
 def exit_code(valid: Any) -> int:
     return {True: EXIT_VALID, False: EXIT_INVALID}.get(valid, EXIT_UNKNOWN)
@@ -122,7 +123,7 @@ def _test_of(args: argparse.Namespace, schedule: list | None = None, argv: list[
     options = RunOptions(
         nodes=nodes, time_limit=args.time_limit, nemesis_interval=args.nemesis_interval,
         concurrency=args.concurrency, rate=args.rate, op_timeout=args.op_timeout, results_root=Path(args.results),
-        jobs=args.jobs,
+        jobs=args.jobs, tail=args.tail,
     )
     if args.seed is not None:
         options.seed = args.seed
@@ -136,6 +137,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     if args.schedule and args.nemesis != RUN_NEMESIS_DEFAULT:
         raise UsageError("--schedule names the faults a run plays; leave out --nemesis")
+    if args.tail is not None and not args.schedule:
+        raise UsageError("--tail ends a run after its --schedule's last heal: give --schedule")
     schedule = read_schedule(Path(args.schedule)) if args.schedule else None
     return _run_and_say(args, _test_of(args, schedule))
 
@@ -208,7 +211,7 @@ def _cmd_hunt(args: argparse.Namespace) -> int:
     unused = [flag for flag, given in (("--time-limit", args.time_limit != RUN_TIME_DEFAULT),
                                        ("--junit", args.junit), ("--summary", args.summary)) if given]
     if unused:
-        raise UsageError(f"hunt does not take {unused[0]} (each example run lasts --run-time; "
+        raise UsageError(f"hunt does not take {unused[0]} (each example run lasts at most --run-time; "
                          "its verdict is in its results folder)")
     if args.seed is None:  # every run of the search uses one seed, so that a schedule found replays
         args.seed = secrets.randbelow(2**31)
@@ -223,7 +226,8 @@ def _cmd_hunt(args: argparse.Namespace) -> int:
         outcome = run(test, say=lambda line: None)
         return outcome.valid, outcome.run_dir, bool(outcome.results.get("interrupted"))
 
-    print(f"hunt: up to {args.budget:g} s, runs of at most {args.run_time:g} s, seed {args.seed}, "
+    print(f"hunt: up to {args.budget:g} s, runs of at most {args.run_time:g} s (each ends {args.tail:g} s after "
+          f"its last fault is healed), seed {args.seed}, "
           f"faults from {', '.join(pool)}", flush=True)
     found = Hunt(one_run, args.run_time, args.budget, say=lambda line: print(line, flush=True)).search(
         pool, args.seed, args.max_faults)
@@ -671,6 +675,9 @@ def build_parser() -> argparse.ArgumentParser:
     _run_arguments(r, RUN_NEMESIS_DEFAULT)
     r.add_argument("--schedule", metavar="FILE",
                    help="play these timed faults instead of --nemesis and its rhythm (docs/schedule-file.md)")
+    r.add_argument("--tail", type=_positive(float), metavar="SECONDS",
+                   help="with --schedule: end the workload this long after the schedule's last heal has finished "
+                   "(at most --time-limit; default: run the whole --time-limit)")
     r.set_defaults(func=_cmd_run)
 
     rp = sub.add_parser("replay", help="run a recorded run again: same command, seed and faults as they ran")
@@ -688,7 +695,10 @@ def build_parser() -> argparse.ArgumentParser:
     _run_arguments(h, "any")
     h.add_argument("--budget", type=_budget, default=900.0, help="time for the whole hunt: 900, 15m, 1h (default 15m)")
     h.add_argument("--run-time", type=_positive(float), default=20.0,
-                   help="seconds of workload in each example run (default 20)")
+                   help="most seconds of workload in each example run; faults start within it (default 20)")
+    h.add_argument("--tail", type=_positive(float), default=HUNT_TAIL, metavar="SECONDS",
+                   help=f"each example run ends this long after its last fault is healed, so that shorter "
+                   f"schedules make shorter runs (at most --run-time; default {HUNT_TAIL:g})")
     h.add_argument("--max-faults", type=_positive(int), default=4, help="most faults in one schedule (default 4)")
     h.set_defaults(func=_cmd_hunt)
 
