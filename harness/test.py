@@ -100,6 +100,7 @@ class Test:
     argv: list[str] | None = None  # the command line that made it, recorded for replay
     schedule: list[TimedFault] | None = None  # timed faults played instead of the rhythm (--schedule)
     replay_of: str | None = None  # the results folder this test replays (`harness replay`)
+    bug_preset: list[str] | None = None  # the arguments a named bug's setup filled in (harness.presets)
 
     def command_line(self) -> list[str]:
         """A `harness run` command line for this test (seed included), for tests not made by the CLI."""
@@ -129,7 +130,7 @@ class Test:
             "recovery_time": o.recovery_time, "ready_timeout": o.ready_timeout, "seed": o.seed, "jobs": o.jobs,
             "results_root": str(o.results_root), "argv": self.argv,
             "schedule_file": None if self.schedule is None else [f.to_json() for f in self.schedule],
-            "replay_of": self.replay_of, "tail": o.tail,
+            "replay_of": self.replay_of, "tail": o.tail, "bug_preset": self.bug_preset,
         }
 
 
