@@ -7,6 +7,7 @@ Exit codes follow Jepsen: 0 valid, 1 invalid, 2 unknown, 254 bad arguments or in
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import math
@@ -186,7 +187,7 @@ def _apply_bug_preset(args: argparse.Namespace, given: set[str], faults: bool = 
     preset, differ = agreed(rows)
     filled = fill(user, preset)
     if not faults:
-        filled = Setup(filled.db_opts, filled.workload, filled.workload_opts, None)
+        filled = dataclasses.replace(filled, nemesis=None)
     named = " ".join(f"--bug {b}" for b in bugs)
     unknown = [b for b in bugs if b not in table]
     notes = (f"; their setups differ in {', '.join(differ)}, so only what they agree on is used" if differ else "") \

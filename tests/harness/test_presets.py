@@ -129,3 +129,20 @@ def test_a_hunt_with_nemesis_given_draws_only_from_it(fake_run: FakeRun, capsys:
     out = capsys.readouterr().out
     assert "faults from kill" in out and "focus" not in out and "runs of at most 20 s" in out
     assert {f.nemesis for t in fake_run.tests for f in t.schedule} == {"kill"}
+
+
+def test_a_replay_reruns_the_recorded_command_without_presets(fake_run: FakeRun, tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture) -> None:
+    main(["run", "--bug", "forget-vote", "--nodes", "3", "--seed", "9"])
+    [original] = fake_run.tests
+    recorded = tmp_path / "recorded"
+    recorded.mkdir()
+    (recorded / "results.json").write_text(json.dumps({
+        "seed": 9, "valid": False, "schedule": [], "timings": {"nemesis_start_s": 1.0},
+        "config": original.describe()}, default=str))
+    capsys.readouterr()
+    main(["replay", str(recorded)])
+    replay = fake_run.tests[-1]
+    assert "exposing setup" not in capsys.readouterr().out and replay.bug_preset is None
+    assert replay.db.settings() == original.db.settings() and replay.workload_spec == "set"
+    assert replay.argv == ["harness", "run", *original.argv[2:]]
