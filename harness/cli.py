@@ -7,6 +7,7 @@ Exit codes follow Jepsen: 0 valid, 1 invalid, 2 unknown, 254 bad arguments or in
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import math
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from harness.errors import HarnessError, UsageError
+from harness.presets import Setup, agreed, bugs_named, by_key, fill
 
 EXIT_VALID, EXIT_INVALID, EXIT_UNKNOWN, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 254, 255
 SEVERITY = {EXIT_VALID: 0, EXIT_UNKNOWN: 1, EXIT_INVALID: 2}  # false > unknown > true
@@ -28,6 +30,11 @@ CHECK_SEVERITY = {**SEVERITY, EXIT_USAGE: 3}
 
 RUN_NEMESIS_DEFAULT = "partition"
 RUN_TIME_DEFAULT = 60.0
+HUNT_RUN_TIME = 20.0
+# A fault package's injection takes 10-25 s on a loaded host (kill-during-election with 3-9 s
+# election timeouts); a hunt focused on one gets runs long enough to play a few of them.
+HUNT_PACKAGE_RUN_TIME = 60.0
+HUNT_TAIL = 10.0
 
 def exit_code(valid: Any) -> int:
     return {True: EXIT_VALID, False: EXIT_INVALID}.get(valid, EXIT_UNKNOWN)
@@ -122,20 +129,93 @@ def _test_of(args: argparse.Namespace, schedule: list | None = None, argv: list[
     options = RunOptions(
         nodes=nodes, time_limit=args.time_limit, nemesis_interval=args.nemesis_interval,
         concurrency=args.concurrency, rate=args.rate, op_timeout=args.op_timeout, results_root=Path(args.results),
-        jobs=args.jobs,
+        jobs=args.jobs, tail=args.tail,
     )
     if args.seed is not None:
         options.seed = args.seed
-    return make_test(db=args.db, db_opts=_db_opts(args), workload=args.workload, workload_opts=args.workload_opt,
+    test = make_test(db=args.db, db_opts=_db_opts(args), workload=args.workload, workload_opts=args.workload_opt,
                      nemesis=args.nemesis, platform=platform, options=options, name=args.test_name,
                      argv=argv or getattr(args, "argv", None), schedule=schedule)
+    test.bug_preset = getattr(args, "bug_preset", None)
+    return test
+
+
+def _all_actions(parser: argparse.ArgumentParser) -> list[argparse.Action]:
+    """Every argument of `parser` and of its subcommands (argparse keeps them in private fields)."""
+    out = []
+    for action in parser._actions:
+        out.append(action)
+        if isinstance(action, argparse._SubParsersAction):
+            out += [a for sub in action.choices.values() for a in _all_actions(sub)]
+    return out
+
+
+def _given(argv: list[str]) -> set[str]:
+    """The options (dests) `argv` (a subcommand and its arguments) gives itself: parsed again with
+    every default suppressed, so that an option given at its default value (`--workload register`)
+    counts as given, which comparing values with the defaults could not tell."""
+    parser = build_parser()
+    for action in _all_actions(parser):
+        action.default = argparse.SUPPRESS
+    return set(vars(parser.parse_args(argv)))
+
+
+def _setup(args: argparse.Namespace, given: set[str]) -> Setup:
+    """The options a run's arguments give (what was not given is None or empty)."""
+    return Setup(by_key(_db_opts(args)), args.workload if "workload" in given else None, by_key(args.workload_opt),
+                 args.nemesis if "nemesis" in given else None)
+
+
+def _apply_bug_preset(args: argparse.Namespace, given: set[str], faults: bool = True) -> Setup:
+    """Fill in what the named seeded bugs' rows of the DB's bug table give and the user did not
+    (`harness.presets`), say so in one line, and append it to `args.argv`, the recorded command,
+    so that a replay reruns the complete command. `faults`: False when the run's faults are given
+    otherwise (a schedule file). Returns the filled `Setup`."""
+    from harness import plugins
+    from harness.test import DB_KIND
+
+    user = _setup(args, given)
+    bugs = bugs_named(_db_opts(args))
+    table = {b["name"]: b["args"] for b in getattr(plugins.load(DB_KIND, args.db), "bugs", None) or ()}
+    rows = []
+    for bug in bugs:
+        if bug in table:
+            row = ["run", *table[bug]]
+            rows.append(_setup(build_parser().parse_args(row), _given(row)))
+    if not rows:
+        return Setup()
+    preset, differ = agreed(rows)
+    filled = fill(user, preset)
+    if not faults:
+        filled = dataclasses.replace(filled, nemesis=None)
+    named = " ".join(f"--bug {b}" for b in bugs)
+    unknown = [b for b in bugs if b not in table]
+    notes = (f"; their setups differ in {', '.join(differ)}, so only what they agree on is used" if differ else "") \
+        + (f"; no exposing setup is known for {', '.join(unknown)}" if unknown else "")
+    if filled.args():
+        whose = "its" if len(rows) == 1 else "their common"
+        print(f"{named}: using {whose} exposing setup: {' '.join(filled.args())} (give the option to override)"
+              f"{notes}", flush=True)
+    elif notes:
+        print(f"{named}: nothing filled in{notes}", flush=True)
+    args.db_opt = [*args.db_opt, *(f"{k}={v}" for k, v in filled.db_opts.items())]
+    args.workload = filled.workload or args.workload
+    args.workload_opt = [*args.workload_opt, *(f"{k}={v}" for k, v in filled.workload_opts.items())]
+    args.nemesis = filled.nemesis or args.nemesis
+    args.argv = [*args.argv, *filled.args()]
+    args.bug_preset = filled.args()
+    return filled
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from harness.nemesis.schedule_file import read_schedule
 
-    if args.schedule and args.nemesis != RUN_NEMESIS_DEFAULT:
+    given = _given(args.argv[1:])
+    if args.schedule and "nemesis" in given:
         raise UsageError("--schedule names the faults a run plays; leave out --nemesis")
+    if args.tail is not None and not args.schedule:
+        raise UsageError("--tail ends a run after its --schedule's last heal: give --schedule")
+    _apply_bug_preset(args, given, faults=not args.schedule)
     schedule = read_schedule(Path(args.schedule)) if args.schedule else None
     return _run_and_say(args, _test_of(args, schedule))
 
@@ -201,20 +281,26 @@ def _budget(text: str) -> float:
 
 def _cmd_hunt(args: argparse.Namespace) -> int:
     from harness.hunt import Hunt, fault_pool
-    from harness.nemesis.registry import check_abilities, parse_nemesis
+    from harness.nemesis.registry import KINDS, check_abilities, parse_nemesis, split
     from harness.nemesis.schedule_file import write_schedule
     from harness.run import run
 
-    unused = [flag for flag, given in (("--time-limit", args.time_limit != RUN_TIME_DEFAULT),
-                                       ("--junit", args.junit), ("--summary", args.summary)) if given]
+    given = _given(args.argv[1:])
+    unused = [flag for flag, used in (("--time-limit", "time_limit" in given), ("--junit", args.junit),
+                                      ("--summary", args.summary)) if used]
     if unused:
-        raise UsageError(f"hunt does not take {unused[0]} (each example run lasts --run-time; "
+        raise UsageError(f"hunt does not take {unused[0]} (each example run lasts at most --run-time; "
                          "its verdict is in its results folder)")
+    # A bug's faults are the hunt's focus, not its limit: half the faults are drawn from them.
+    preset = _apply_bug_preset(args, given)
+    focus = parse_nemesis(preset.nemesis) if preset.nemesis else []
+    if focus and "run_time" not in given and any(KINDS[split(f)[0]].package for f in focus):
+        args.run_time = HUNT_PACKAGE_RUN_TIME
     if args.seed is None:  # every run of the search uses one seed, so that a schedule found replays
         args.seed = secrets.randbelow(2**31)
     probe = _test_of(args, schedule=[])  # checks every argument before anything starts
-    pool = fault_pool(probe.db) if args.nemesis == "any" else parse_nemesis(args.nemesis)
-    check_abilities(pool, probe.db)
+    pool = fault_pool(probe.db) if args.nemesis == "any" or preset.nemesis else parse_nemesis(args.nemesis)
+    check_abilities(pool + focus, probe.db)
 
     def one_run(faults: list, run_time: float) -> tuple[Any, Path, bool]:
         args.time_limit = run_time
@@ -223,10 +309,12 @@ def _cmd_hunt(args: argparse.Namespace) -> int:
         outcome = run(test, say=lambda line: None)
         return outcome.valid, outcome.run_dir, bool(outcome.results.get("interrupted"))
 
-    print(f"hunt: up to {args.budget:g} s, runs of at most {args.run_time:g} s, seed {args.seed}, "
-          f"faults from {', '.join(pool)}", flush=True)
+    print(f"hunt: up to {args.budget:g} s, runs of at most {args.run_time:g} s (each ends {args.tail:g} s after "
+          f"its last fault is healed), seed {args.seed}, "
+          + (f"focus {', '.join(focus)} (half the faults), the others from " if focus else "faults from ")
+          + ", ".join(pool), flush=True)
     found = Hunt(one_run, args.run_time, args.budget, say=lambda line: print(line, flush=True)).search(
-        pool, args.seed, args.max_faults)
+        pool, args.seed, args.max_faults, focus)
     why = {"searched": "the search ended", "shrunk": "shrunk, and the smallest failed again",
            "flaky": "shrunk, but the smallest did not fail again when rerun (kept the smallest that did fail)",
            "budget": "the budget ran out", "interrupted": "interrupted"}[found.stopped]
@@ -671,6 +759,9 @@ def build_parser() -> argparse.ArgumentParser:
     _run_arguments(r, RUN_NEMESIS_DEFAULT)
     r.add_argument("--schedule", metavar="FILE",
                    help="play these timed faults instead of --nemesis and its rhythm (docs/schedule-file.md)")
+    r.add_argument("--tail", type=_positive(float), metavar="SECONDS",
+                   help="with --schedule: end the workload this long after the schedule's last heal has finished "
+                   "(at most --time-limit; default: run the whole --time-limit)")
     r.set_defaults(func=_cmd_run)
 
     rp = sub.add_parser("replay", help="run a recorded run again: same command, seed and faults as they ran")
@@ -687,8 +778,12 @@ def build_parser() -> argparse.ArgumentParser:
                        "short real run; a failing schedule is shrunk and saved as schedule.json beside its run.")
     _run_arguments(h, "any")
     h.add_argument("--budget", type=_budget, default=900.0, help="time for the whole hunt: 900, 15m, 1h (default 15m)")
-    h.add_argument("--run-time", type=_positive(float), default=20.0,
-                   help="seconds of workload in each example run (default 20)")
+    h.add_argument("--run-time", type=_positive(float), default=HUNT_RUN_TIME,
+                   help=f"most seconds of workload in each example run; faults start within it (default "
+                   f"{HUNT_RUN_TIME:g}, or {HUNT_PACKAGE_RUN_TIME:g} when a --bug's setup focuses on a fault package)")
+    h.add_argument("--tail", type=_positive(float), default=HUNT_TAIL, metavar="SECONDS",
+                   help=f"each example run ends this long after its last fault is healed, so that shorter "
+                   f"schedules make shorter runs (at most --run-time; default {HUNT_TAIL:g})")
     h.add_argument("--max-faults", type=_positive(int), default=4, help="most faults in one schedule (default 4)")
     h.set_defaults(func=_cmd_hunt)
 

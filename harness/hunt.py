@@ -7,8 +7,11 @@ shorter ones, earlier, simpler specs) with its own machinery; nothing here
 shrinks by hand. A real cluster is not deterministic, so a shrunk schedule may not fail again
 when hypothesis replays it (its Flaky error): the smallest schedule that *did* fail is kept
 whatever hypothesis concludes, and also when the budget runs out or the user stops the hunt.
-Every example runs the full `run_time`: a fault can take seconds to apply on a busy host (a
-partition is probed before it counts), so a run cut short after its last fault would miss it.
+An example run ends a tail after its schedule's last heal has finished (at most `run_time`),
+so shrinking a schedule (fewer, earlier, shorter faults) also shortens its run; it waits for
+the heal itself, not its planned time, since a fault can take seconds to apply on a busy host.
+A bug's exposing faults can be the search's focus: half the faults are drawn from it, the rest
+from the whole pool, and shrinking prefers the focus.
 """
 
 from __future__ import annotations
@@ -56,12 +59,22 @@ def _lay_out(drawn: list[tuple[int, str, int]], run_time: float) -> list[TimedFa
     return faults
 
 
-def schedules(pool: Sequence[str], run_time: float, max_faults: int) -> st.SearchStrategy[list[TimedFault]]:
-    """Schedules of 1..`max_faults` faults drawn from `pool`, whole seconds, starting within `run_time`."""
+def specs(pool: Sequence[str], focus: Sequence[str] = ()) -> st.SearchStrategy[str]:
+    """A fault spec: from `focus` half of the time, else from the whole `pool`. Hypothesis shrinks
+    towards the first branch of `one_of`, so a shrunk schedule keeps to the focus where it can."""
+    if not focus:
+        return st.sampled_from(list(pool))
+    return st.one_of(st.sampled_from(list(focus)), st.sampled_from(list(pool)))
+
+
+def schedules(pool: Sequence[str], run_time: float, max_faults: int,
+              focus: Sequence[str] = ()) -> st.SearchStrategy[list[TimedFault]]:
+    """Schedules of 1..`max_faults` faults drawn from `pool` (half from `focus`, if given), whole
+    seconds, starting within `run_time`."""
     if not pool:
         raise UsageError("harness hunt: no fault to draw from (--nemesis names none this system can take)")
     longest = max(1, int(run_time // 2))
-    triple = st.tuples(st.integers(0, longest), st.sampled_from(list(pool)), st.integers(1, longest))
+    triple = st.tuples(st.integers(0, longest), specs(pool, focus), st.integers(1, longest))
     return (st.lists(triple, min_size=1, max_size=max_faults)
             .map(lambda drawn: _lay_out(drawn, run_time)).filter(bool))
 
@@ -122,10 +135,10 @@ class Hunt:
             self.outcome.smallest = tried
         return True
 
-    def search(self, pool: Sequence[str], seed: int, max_faults: int = 4) -> Outcome:
+    def search(self, pool: Sequence[str], seed: int, max_faults: int = 4, focus: Sequence[str] = ()) -> Outcome:
         """Search and shrink until done, the budget runs out or the user interrupts (Ctrl-C)."""
         self._deadline = time.monotonic() + self.budget_s
-        strategy = schedules(pool, self.run_time, max_faults)
+        strategy = schedules(pool, self.run_time, max_faults, focus)
         options = settings(max_examples=10_000, deadline=None, database=None,
                            suppress_health_check=list(HealthCheck),
                            phases=(Phase.generate, Phase.target, Phase.shrink))

@@ -167,6 +167,8 @@ def _run(test: Test, run_dir: RunDir, say: Callable[[str], None], progress: Prog
         if schedule is not None:
             schedule.start()
         with progress.workload(history, o.time_limit) if progress else nullcontext():
+            if isinstance(schedule, TimedSchedule) and o.tail is not None:
+                end_after_schedule(interp, schedule, o.time_limit, o.tail)
             interp.join(o.time_limit + o.op_timeout + 10)
         timings["workload_s"] = round(time.monotonic() - workload_started, 2)
     except KeyboardInterrupt as e:
@@ -187,6 +189,15 @@ def _run(test: Test, run_dir: RunDir, say: Callable[[str], None], progress: Prog
     results = _check(test, run_dir, run_id, timings, interp, problems, interrupted, failure, refused, findings)
     write_report(run_dir.path)
     return RunOutcome(run_dir.path, results)
+
+
+def end_after_schedule(interp: Interpreter, schedule: TimedSchedule, time_limit: float, tail: float) -> None:
+    """Stop the clients `tail` seconds after the schedule's last heal has finished, or leave them to
+    end at `time_limit`, whichever comes first. It waits for the heal itself, not its planned time:
+    a fault package's injection can take 10-25 s, and a run cut before its heal would miss its effects."""
+    if schedule.played.wait(time_limit):
+        interp.join(tail)  # the workers end by themselves at the time limit, if that comes first
+        interp.stop()
 
 
 def _deaths(watch: ProcessWatch | None, findings: list[dict[str, Any]]) -> list[str]:

@@ -53,6 +53,7 @@ class RunOptions:
     seed: int = field(default_factory=lambda: secrets.randbelow(2**31))
     results_root: Path = Path("results")
     jobs: int | None = None  # processes for the linearizability checker's keys; None: one per core
+    tail: float | None = None  # with a schedule: end the workload this long after its last heal; None: time_limit
 
     def settle(self, preferred: dict[str, float]) -> None:
         """Fill the rhythm left unset: what the fault packages prefer (`preferred`), else the defaults."""
@@ -74,6 +75,8 @@ class RunOptions:
             raise UsageError(f"--concurrency must be between 1 and {MAX_CONCURRENCY}, got {self.concurrency}")
         if not 1 <= self.nodes <= 255:
             raise UsageError(f"--nodes must be between 1 and 255, got {self.nodes}")
+        if self.tail is not None and not (math.isfinite(self.tail) and 0 < self.tail <= MAX_SECONDS):
+            raise UsageError(f"--tail must be a finite number above 0 and at most {MAX_SECONDS:g}, got {self.tail}")
         if self.jobs is not None and not 1 <= self.jobs <= MAX_CONCURRENCY:
             raise UsageError(f"--jobs must be between 1 and {MAX_CONCURRENCY}, got {self.jobs}")
         if not 0 <= self.seed < 2**63:
@@ -97,6 +100,7 @@ class Test:
     argv: list[str] | None = None  # the command line that made it, recorded for replay
     schedule: list[TimedFault] | None = None  # timed faults played instead of the rhythm (--schedule)
     replay_of: str | None = None  # the results folder this test replays (`harness replay`)
+    bug_preset: list[str] | None = None  # the arguments a named bug's setup filled in (harness.presets)
 
     def command_line(self) -> list[str]:
         """A `harness run` command line for this test (seed included), for tests not made by the CLI."""
@@ -111,6 +115,8 @@ class Test:
             argv += [flag, f"{value:g}" if isinstance(value, float) else str(value)]
         if o.jobs is not None:
             argv += ["--jobs", str(o.jobs)]
+        if o.tail is not None:
+            argv += ["--tail", f"{o.tail:g}"]
         return argv
 
     def describe(self) -> dict[str, Any]:
@@ -124,7 +130,7 @@ class Test:
             "recovery_time": o.recovery_time, "ready_timeout": o.ready_timeout, "seed": o.seed, "jobs": o.jobs,
             "results_root": str(o.results_root), "argv": self.argv,
             "schedule_file": None if self.schedule is None else [f.to_json() for f in self.schedule],
-            "replay_of": self.replay_of,
+            "replay_of": self.replay_of, "tail": o.tail, "bug_preset": self.bug_preset,
         }
 
 

@@ -2,13 +2,16 @@
 
 Each fault is injected at its `at` (seconds from the start) and healed `duration` seconds after
 its injection completed; a fault whose time has passed (the previous heal ran late) is injected
-at once. Everything else is the rhythm's: the same history events, the leader recorded at each
-injection, errors kept for the results, and the final heal of every nemesis whatever happens.
+at once. `played` is set once the last heal has finished (or the player stopped or failed): a
+run with a tail ends that long after it. Everything else is the rhythm's: the same history
+events, the leader recorded at each injection, errors kept for the results, and the final heal
+of every nemesis whatever happens.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 
@@ -29,6 +32,7 @@ class TimedSchedule(Schedule):
         super().__init__(list(nemeses.values()), history, 0.0, None, leaders)  # type: ignore[arg-type]
         self.by_spec = nemeses
         self.faults = list(faults)
+        self.played = threading.Event()
 
     def _wait_until(self, start: float, offset: float) -> bool:
         """Wait until `offset` seconds after `start`; False if the schedule was stopped meanwhile."""
@@ -48,3 +52,5 @@ class TimedSchedule(Schedule):
         except Exception as e:
             log.exception("nemesis failed")
             self.errors.append(f"{type(e).__name__}: {e}")
+        finally:
+            self.played.set()

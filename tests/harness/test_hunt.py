@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -96,3 +97,44 @@ def test_a_budget_spent_while_shrinking_keeps_the_smallest_that_failed(tmp_path:
     assert found.stopped == "budget" and len(found.tried) == 4
     assert found.smallest is not None and len(found.smallest.faults) >= 2
     assert size(found.smallest.faults) == min(size(t.faults) for t in found.tried if t.valid is False)
+
+
+
+class FailsOn(FakeCluster):
+    """INVALID whenever the schedule has one of `specs`, however long; each run takes a second of `clock`."""
+
+    def __init__(self, tmp_path: Path, clock: list[float], *specs: str) -> None:
+        super().__init__(tmp_path)
+        self.clock = clock
+        self.specs = specs
+
+    def __call__(self, faults: list[TimedFault], time_limit: float) -> tuple[Any, Path, bool]:
+        self.runs += 1
+        self.clock[0] += 1
+        return not any(f.nemesis in self.specs for f in faults), self.tmp_path / f"run{self.runs}", False
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The hunt's clock, moved only by the runs: a budget of N s is N runs."""
+    now = [0.0]
+    monkeypatch.setattr("harness.hunt.time.monotonic", lambda: now[0])
+    return now
+
+
+def test_a_focus_is_drawn_about_half_the_time_and_shrinking_prefers_it(tmp_path: Path, clock: list[float]) -> None:
+    focus = ["lag-then-kill"]
+    found = Hunt(FailsOn(tmp_path, clock), 20.0, 100.0, say=lambda line: None).search(POOL, seed=3, focus=focus)
+    drawn = [f.nemesis for t in found.tried for f in t.faults]
+    assert found.stopped == "budget" and 0.3 < drawn.count("lag-then-kill") / len(drawn) < 0.8, drawn
+    either = ("partition:leader", "lag-then-kill")
+    plain = Hunt(FailsOn(tmp_path, clock, *either), 20.0, 1e9, say=lambda line: None).search(POOL, seed=3)
+    focused = Hunt(FailsOn(tmp_path, clock, *either), 20.0, 1e9, say=lambda line: None).search(POOL, seed=3,
+                                                                                               focus=focus)
+    assert plain.smallest is not None and plain.smallest.faults == [TimedFault(0.0, "partition:leader", 1.0)]
+    assert focused.smallest is not None and focused.smallest.faults == [TimedFault(0.0, "lag-then-kill", 1.0)]
+
+
+def test_without_a_focus_the_draws_are_the_pools_alone(tmp_path: Path, clock: list[float]) -> None:
+    found = Hunt(FailsOn(tmp_path, clock), 20.0, 50.0, say=lambda line: None).search(["kill", "partition"], seed=3)
+    assert {f.nemesis for t in found.tried for f in t.faults} == {"kill", "partition"}

@@ -16,6 +16,7 @@ from harness.nemesis.schedule import as_ran
 from harness.nemesis.schedule_file import TimedFault, read_schedule, specs, write_schedule
 from harness.nemesis.timed import TimedSchedule
 from harness.replay import replayed_schedule, run_arguments
+from harness.run import end_after_schedule
 
 
 def write(tmp_path: Path, data: Any) -> Path:
@@ -160,3 +161,62 @@ def test_options_a_schedule_or_a_hunt_would_ignore_are_refused(argv: list[str], 
                                                               capsys: pytest.CaptureFixture) -> None:
     assert main(argv) == EXIT_USAGE
     assert says in capsys.readouterr().err
+
+
+class SlowFake(Fake):
+    """A fault whose injection takes `inject_s`, like a fault package on a loaded host."""
+
+    def __init__(self, name: str, inject_s: float) -> None:
+        super().__init__(name)
+        self.inject_s = inject_s
+
+    def inject(self) -> dict[str, Any]:
+        time.sleep(self.inject_s)
+        return super().inject()
+
+
+class Workers:
+    """Stands in for the Interpreter: its workers run until stopped or until `time_limit` has passed."""
+
+    def __init__(self, time_limit: float) -> None:
+        self.end = time.monotonic() + time_limit
+        self.stopped_at: float | None = None
+
+    def join(self, timeout: float) -> bool:
+        time.sleep(max(0.0, min(self.end, time.monotonic() + timeout) - time.monotonic()))
+        return time.monotonic() >= self.end
+
+    def stop(self) -> None:
+        self.stopped_at = time.monotonic()
+
+
+def test_a_run_with_a_tail_ends_that_long_after_the_last_heal_however_late(tmp_path: Path) -> None:
+    faults = [TimedFault(0.1, "a", 0.2), TimedFault(0.4, "a", 0.1)]
+    with HistoryWriter(tmp_path / "h.jsonl") as history:
+        player = TimedSchedule({"a": SlowFake("a", 0.3)}, faults, history)
+        workers = Workers(time_limit=10.0)
+        player.start()
+        end_after_schedule(workers, player, 10.0, 0.5)  # type: ignore[arg-type]
+        healed = history.events[-1]
+        stopped = history.now()
+        player.stop()
+    assert (healed.f, healed.type) == ("stop-a", "info") and workers.stopped_at is not None
+    # injections take 0.3 s, so the second fault starts late (0.6 s) and is healed at 1.0 s, not the planned 0.5 s
+    assert healed.time / 1e9 > 0.95
+    assert 0.45 < (stopped - healed.time) / 1e9 < 0.8, "stopped a tail after the heal had finished"
+
+
+def test_a_run_whose_schedule_outlasts_the_time_limit_ends_at_the_limit(tmp_path: Path) -> None:
+    with HistoryWriter(tmp_path / "h.jsonl") as history:
+        player = TimedSchedule({"a": Fake("a")}, [TimedFault(0.0, "a", 60.0)], history)
+        workers = Workers(time_limit=0.3)
+        player.start()
+        end_after_schedule(workers, player, 0.3, 5.0)  # type: ignore[arg-type]
+        player.stop()
+        player.final_heal()
+    assert workers.stopped_at is None, "the workers end by themselves at the time limit"
+
+
+def test_tail_needs_a_schedule(capsys: pytest.CaptureFixture) -> None:
+    assert main(["run", "--tail", "5"]) == EXIT_USAGE
+    assert "--tail ends a run after its --schedule's last heal" in capsys.readouterr().err
