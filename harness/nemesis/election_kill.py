@@ -100,7 +100,11 @@ class KillDuringElection:
         granted it: followers at its term, and, where the status says whom a node voted for
         (`voted_for`), voting for it (two candidates of one term split the followers between
         them); returns the candidate, its term, those voters, and how long after the call the
-        first candidate showed up (about the shortest election timeout the nodes drew)."""
+        first candidate showed up (about the shortest election timeout the nodes drew).
+
+        Gives up (no candidate) as soon as any elector passes the term after `term`: the old
+        leader's next campaign is in that term, so a later contested term (the first election
+        split) leaves it nothing to contest, and waiting on would only waste the run."""
         start = time.monotonic()
         deadline = start + self.watch_s
         first: float | None = None
@@ -112,6 +116,8 @@ class KillDuringElection:
 
         while time.monotonic() < deadline:
             views = self._statuses(electors)
+            if term is not None and any((s.get("term") or 0) > term + 1 for s in views.values()):
+                break
             for node, s in views.items():
                 t = s.get("term")
                 if node in electors and s.get("role") == "candidate" and t is not None and (term is None or t > term):
