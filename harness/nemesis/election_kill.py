@@ -6,7 +6,7 @@ again in the same term after a restart, and then two candidates can both win tha
 free-running cluster the window is about a millisecond (the winner's first append follows the
 votes at once), far shorter than a crash can be aimed. One injection widens it:
 
-1. slow every follower's outgoing peer traffic by `delay_ms` (the NFQUEUE delayer, or netem),
+1. slow every follower's outgoing peer traffic by `delay_ms` (600; the NFQUEUE delayer, or netem),
    so that votes reach a candidate, and its first append reaches the voters, that much later;
    then kill the leader;
 2. watch the election (status polling from the host, which the delay does not touch): as soon as
@@ -26,7 +26,7 @@ votes at once), far shorter than a crash can be aimed. One injection widens it:
    window (the max election timeout) of its win, hence the hurry.
 
 Needs election timeouts well above the delay and the time a restart takes (the bug table uses
-3000:9000 ms with the default 400 ms delay), or the nodes campaign before a request reaches
+3000:9000 ms with the default 600 ms delay), or the nodes campaign before a request reaches
 them. A set workload shows the result as acknowledged elements one leader's clients never see.
 The event records the terms, the voters crashed, and every node claiming leadership of the
 contested term (`same_term_leaders`: two of them is the bug at work).
@@ -53,7 +53,7 @@ class KillDuringElection:
     summary = ("slow the followers' traffic, kill the leader, crash the voters right after they vote, and let "
                "the old leader campaign in the same term (forgotten votes)")
 
-    def __init__(self, c: Any, delay_ms: int = 400, watch_s: float = 30.0, head_start_s: float | None = None) -> None:
+    def __init__(self, c: Any, delay_ms: int = 600, watch_s: float = 30.0, head_start_s: float | None = None) -> None:
         """`c` is a `harness.nemesis.registry.Cluster` whose DB has Process and Primaries, and `statuses()`
         giving each node's role, term and, if it can, `voted_for` (without statuses the package still
         runs, but cannot aim the crash)."""
@@ -68,26 +68,32 @@ class KillDuringElection:
         self.partition = PartitionNemesis(c.remote, c.addresses, c.db.peer_port, c.rng)  # heals the one-way cut
 
     def _statuses(self, nodes: list[str] | None = None) -> dict[str, dict[str, Any]]:
-        """Each answering node's own status, from `nodes` (default all), through the DB's status call."""
+        """Each answering node's own status, from `nodes` (default all), through the DB's status call,
+        all nodes at once: one by one, a loaded host takes a good part of the vote's window to
+        ask four nodes."""
         statuses = getattr(self.db, "statuses", None)
-        return {} if statuses is None else statuses(timeout=1.0, nodes=nodes)
+        if statuses is None:
+            return {}
+        answers = on_nodes(nodes if nodes is not None else self.nodes,
+                           lambda n: statuses(timeout=1.0, nodes=[n]).get(n))
+        return {n: s for n, s in answers.items() if s is not None}
 
     def _views(self, nodes: list[str] | None = None) -> dict[str, tuple[str | None, int | None]]:
         """Each answering node's (role, term)."""
         return {n: (s.get("role"), s.get("term")) for n, s in self._statuses(nodes).items()}
 
     def _drop(self, op: str, links: list[tuple[str, str]]) -> None:
-        """Add (-A) or delete (-D) a one-way drop for each (sender, receiver): the receiver drops what
-        the sender sends it (INPUT), and the sender drops what it would send (OUTPUT)."""
+        """Add (-A) or delete (-D) a one-way drop for each (sender, receiver), on the receiver (INPUT):
+        that also catches what the sender's delayer still holds (a packet it releases resumes after
+        the queue rule, past any drop added to the sender's own OUTPUT). One command per receiver,
+        all at once."""
         addresses = self.packet.addresses
-        rules = [(s, ["iptables", "-w", "5", op, "OUTPUT", "-d", addresses[r], "-j", "DROP"]) for s, r in links]
-        rules += [(r, ["iptables", "-w", "5", op, "INPUT", "-s", addresses[s], "-j", "DROP"]) for s, r in links]
         by_node: dict[str, list[list[str]]] = {}
-        for node, rule in rules:
-            by_node.setdefault(node, []).append(rule)
+        for sender, receiver in links:
+            by_node.setdefault(receiver, []).append(["iptables", "-w", "5", op, "INPUT", "-s", addresses[sender],
+                                                     "-j", "DROP"])
 
         def one(node: str) -> None:
-            # One exec per node: on a loaded host each exec costs a fair part of the window.
             script = " && ".join(shlex.join(rule) for rule in by_node[node])
             r = self.packet.remote.exec(node, ["sh", "-c", script], timeout=30)
             if not r.ok:
