@@ -29,7 +29,7 @@ from hypothesis.errors import Flaky, NoSuchExample
 
 from harness.errors import UsageError
 from harness.nemesis.registry import KINDS, check_abilities
-from harness.nemesis.schedule_file import TimedFault
+from harness.nemesis.schedule_file import TimedFault, clash
 
 
 def fault_pool(db: Any) -> list[str]:
@@ -47,15 +47,18 @@ def fault_pool(db: Any) -> list[str]:
 
 
 def _lay_out(drawn: list[tuple[int, str, int]], run_time: float) -> list[TimedFault]:
-    """(gap before, spec, duration) triples as faults one after another, those starting in the run."""
+    """(gap, spec, duration) triples as faults, those starting in the run. Each starts `gap` after
+    the previous one's end: a negative gap overlaps it (never starting before it). A fault that
+    would overlap one it clashes with (`clash`: two partitions, a kill and a pause, a package and
+    anything) is shifted to start when that one ends, so every schedule is one the file reader takes."""
     faults: list[TimedFault] = []
-    at = 0.0
     for gap, spec, duration in drawn:
-        at += gap
+        at = float(max(faults[-1].at, faults[-1].end + gap)) if faults else float(max(gap, 0))
+        fault = TimedFault(at, spec, float(duration))
+        at = max([at, *(f.end for f in faults if clash(f, fault))])
         if at >= run_time - 1:
             break
         faults.append(TimedFault(at, spec, float(duration)))
-        at += duration
     return faults
 
 
@@ -70,18 +73,21 @@ def specs(pool: Sequence[str], focus: Sequence[str] = ()) -> st.SearchStrategy[s
 def schedules(pool: Sequence[str], run_time: float, max_faults: int,
               focus: Sequence[str] = ()) -> st.SearchStrategy[list[TimedFault]]:
     """Schedules of 1..`max_faults` faults drawn from `pool` (half from `focus`, if given), whole
-    seconds, starting within `run_time`."""
+    seconds, starting within `run_time`, overlapping where a gap is negative. Gaps shrink towards
+    0 (one fault right after another), durations towards 1 s, lists towards one fault."""
     if not pool:
         raise UsageError("harness hunt: no fault to draw from (--nemesis names none this system can take)")
     longest = max(1, int(run_time // 2))
-    triple = st.tuples(st.integers(0, longest), specs(pool, focus), st.integers(1, longest))
+    triple = st.tuples(st.integers(-longest, longest), specs(pool, focus), st.integers(1, longest))
     return (st.lists(triple, min_size=1, max_size=max_faults)
             .map(lambda drawn: _lay_out(drawn, run_time)).filter(bool))
 
 
-def size(faults: Sequence[TimedFault]) -> tuple[int, float, float]:
-    """How big a schedule is, for keeping the smallest that failed: faults, seconds of fault, length."""
-    return len(faults), sum(f.duration for f in faults), max(f.end for f in faults)
+def size(faults: Sequence[TimedFault]) -> tuple[int, float, float, float]:
+    """How big a schedule is, for keeping the smallest that failed: faults, seconds of fault, seconds
+    of overlap (the same faults one after another are simpler), length."""
+    overlap = sum(max(0.0, min(a.end, b.end) - b.at) for i, a in enumerate(faults) for b in faults[i + 1:])
+    return len(faults), sum(f.duration for f in faults), overlap, max(f.end for f in faults)
 
 
 class BudgetSpent(Exception):

@@ -16,7 +16,7 @@ from typing import Any
 from checkers.history import read_history
 from harness.errors import UsageError
 from harness.nemesis.registry import KINDS, split
-from harness.nemesis.schedule_file import TimedFault
+from harness.nemesis.schedule_file import TimedFault, clash
 
 
 def read_results(run_dir: Path) -> dict[str, Any]:
@@ -80,7 +80,9 @@ def _pinned_nodes(entry: dict[str, Any]) -> tuple[str, ...] | None:
 
 def replayed_schedule(results: dict[str, Any], run_dir: Path, pin_nodes: bool) -> list[TimedFault]:
     """The recorded faults as a schedule: same spec, same offset from the workload's start, in place
-    as long as they were (applied to healed); with `pin_nodes`, on the same nodes."""
+    as long as they were (applied to healed); with `pin_nodes`, on the same nodes. Faults that ran
+    overlapping replay overlapping; one that clashes with an earlier fault (`clash`: never
+    overlapping in a recorded run, but a recorded duration is rounded) starts at that one's end."""
     start = _workload_start(results, run_dir)
     faults: list[TimedFault] = []
     for entry in results["schedule"]:
@@ -89,7 +91,8 @@ def replayed_schedule(results: dict[str, Any], run_dir: Path, pin_nodes: bool) -
         began = entry["start_s"]
         applied = entry["applied_s"] if entry.get("applied_s") is not None else began
         stopped = entry["stop_s"] if entry.get("stop_s") is not None else applied + 1.0
-        at = round(max(began - start, faults[-1].end if faults else 0.0), 3)
-        nodes = _pinned_nodes(entry) if pin_nodes else None
-        faults.append(TimedFault(at, entry["nemesis"], round(max(stopped - applied, 0.1), 3), nodes))
+        fault = TimedFault(round(max(began - start, faults[-1].at if faults else 0.0), 3), entry["nemesis"],
+                           round(max(stopped - applied, 0.1), 3), _pinned_nodes(entry) if pin_nodes else None)
+        at = max([fault.at, *(f.end for f in faults if clash(f, fault))])
+        faults.append(TimedFault(at, fault.nemesis, fault.duration, fault.nodes))
     return faults

@@ -81,6 +81,9 @@ class NemesisKind:
     interval: float | None = None  # the fault/quiet period this kind works best with, s
     op_timeout: float | None = None  # the client timeout it works best with, s
     tools: tuple[str, ...] = ()  # commands the fault runs on the nodes, checked there before the system starts
+    # What its heal resets on every node: two faults whose heals reset the same thing cannot overlap in a
+    # schedule file (the first heal would undo the second fault). A package's heal resets everything.
+    heals: str = "everything"
 
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "description": self.description,
@@ -121,28 +124,32 @@ def _targets(c: Cluster, arg: str | None, default: tuple[str, ...]) -> tuple[str
 
 NETWORK_TOOLS = ("iptables", "python3")  # rules, and the probe that shows a cut is in force
 PACKET_TOOLS = ("ip", "tc", "iptables", "python3")
+# kill and pause share one heal (`process.revive`): either restarts every dead node and resumes every paused one
+PROCESSES = "every node process (restarts the dead, resumes the paused)"
 
 KINDS: dict[str, NemesisKind] = {k.name: k for k in (
     NemesisKind("partition", "network partitions between nodes (iptables), verified by probes; "
                 "shape drawn per fault unless named",
-                _partition, args=tuple(SHAPES), nodes_arg=True, tools=NETWORK_TOOLS),
+                _partition, args=tuple(SHAPES), nodes_arg=True, tools=NETWORK_TOOLS,
+                heals="every cut (it flushes the filter table)"),
     NemesisKind("packet", "delay, loss, duplication, reordering, corruption or bandwidth limits between nodes",
                 lambda c, a: PacketNemesis(c.remote, c.addresses, c.db.peer_port, c.rng, c.primaries,
                                            targets=_targets(c, a, PACKET_TARGETS)),
-                args=(*PACKET_TARGETS, "leader", "followers"), nodes_arg=True, tools=PACKET_TOOLS),
+                args=(*PACKET_TARGETS, "leader", "followers"), nodes_arg=True, tools=PACKET_TOOLS,
+                heals="every delay, loss and limit (qdiscs and the mangle table)"),
     NemesisKind("kill", "SIGKILL node processes; the heal restarts them on their data",
                 lambda c, a: KillNemesis(c.db, c.nodes, c.rng, primaries=c.primaries,
                                          **({"targets": _targets(c, a, ())} if a else {})),
-                requires=(Process,), args=TARGETS, nodes_arg=True),
+                requires=(Process,), args=TARGETS, nodes_arg=True, heals=PROCESSES),
     NemesisKind("pause", "SIGSTOP node processes; the heal sends SIGCONT",
                 lambda c, a: PauseNemesis(c.db, c.nodes, c.rng, primaries=c.primaries,
                                           **({"targets": _targets(c, a, ())} if a else {})),
-                requires=(Process,), args=TARGETS, nodes_arg=True),
+                requires=(Process,), args=TARGETS, nodes_arg=True, heals=PROCESSES),
     NemesisKind("clock", "bump, strobe or reset node wall clocks (libfaketime), measured on the node",
                 lambda c, a: ClockNemesis(c.remote, c.db, c.nodes, c.rng, primaries=c.primaries,
                                           **({"targets": _targets(c, a, ())} if a else {})),
                 requires=(Process, ClockHook), prepare=lambda db: db.enable_clock_hook(), args=TARGETS,
-                nodes_arg=True),
+                nodes_arg=True, heals="every clock (offsets to zero, strobes stopped)"),
     # op_timeout 3 s: the majority's writes during the stale window must come back ok, not as
     # timeouts (an unknown write explains any stale read of its value); on a loaded machine commits
     # took 0.8-1.3 s, and at 1 s nine writes in ten were unknown.

@@ -6,9 +6,12 @@
 
 `at` is seconds from the start of the workload, `duration` the seconds a fault stays in place
 once applied, `nemesis` one spec as on the command line. `nodes` pins the nodes instead of
-resolving the target at injection time (a basic fault only: a package aims itself). Faults play
-one after another, so each must start after the previous one's heal is due. `harness replay`
-and `harness hunt` write and read the same format (docs/schedule-file.md).
+resolving the target at injection time (a basic fault only: a package aims itself). Faults are
+listed in order of `at` and may overlap, each healed on its own, unless their heals reset the
+same thing (`clash`): two partitions, a kill and a pause, a package and anything. A fault that
+starts after another's heal is due waits for that heal, so a file of one fault after another
+plays exactly as before overlaps were allowed. `harness replay` and `harness hunt` write and
+read the same format (docs/schedule-file.md).
 """
 
 from __future__ import annotations
@@ -45,6 +48,10 @@ class TimedFault:
     @property
     def end(self) -> float:
         return self.at + self.duration
+
+    def overlaps(self, earlier: TimedFault) -> bool:
+        """True if this fault is due before `earlier` (listed first) is due to be healed."""
+        return self.at < earlier.end
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"at": self.at, "nemesis": self.nemesis, "duration": self.duration}
@@ -92,11 +99,30 @@ def parse_schedule(data: Any, where: str) -> list[TimedFault]:
     if not isinstance(data, dict) or data.get("version") != VERSION or not isinstance(data.get("faults"), list):
         raise UsageError(f"{where}: a schedule file is an object {{\"version\": {VERSION}, \"faults\": [...]}}")
     faults = [_fault(entry, f"{where}: faults[{i}]") for i, entry in enumerate(data["faults"])]
-    for i in range(1, len(faults)):
-        if faults[i].at < faults[i - 1].end:
-            raise UsageError(f"{where}: faults[{i}]: starts at {faults[i].at:g} s, before faults[{i - 1}] is healed "
-                             f"({faults[i - 1].end:g} s); faults play one after another, in order")
+    for j, later in enumerate(faults):
+        if j and later.at < faults[j - 1].at:
+            raise UsageError(f"{where}: faults[{j}]: starts at {later.at:g} s, before faults[{j - 1}] "
+                             f"({faults[j - 1].at:g} s); list the faults in the order they start")
+        for i, earlier in enumerate(faults[:j]):
+            why = clash(earlier, later) if later.overlaps(earlier) else None
+            if why:
+                raise UsageError(f"{where}: faults[{j}]: {later.nemesis} starts at {later.at:g} s, before faults[{i}] "
+                                 f"({earlier.nemesis}) is healed ({earlier.end:g} s), and {why}: they cannot overlap")
     return faults
+
+
+def clash(a: TimedFault, b: TimedFault) -> str | None:
+    """Why faults `a` and `b` cannot be in place at once, or None. Each heal resets everything of
+    its kind on every node, not just its own fault: a partition heal flushes every cut, a kill's
+    or a pause's restarts and resumes every node, a package's resets everything. Overlapping, the
+    first heal would silently end the other fault (and one nemesis per spec cannot hold two)."""
+    kinds = [KINDS[split(f.nemesis)[0]] for f in (a, b)]
+    package = next((k for k in kinds if k.package), None)
+    if package is not None:
+        return f"{package.name} is a fault package, whose heal resets everything"
+    if kinds[0].heals == kinds[1].heals:
+        return f"the heal of either resets {kinds[0].heals}"
+    return None
 
 
 def read_schedule(path: Path) -> list[TimedFault]:

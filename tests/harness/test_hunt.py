@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness.hunt import Hunt, fault_pool, schedules, size
+from harness.hunt import Hunt, _lay_out, fault_pool, schedules, size
 from harness.nemesis.schedule_file import TimedFault, parse_schedule
 from harness.test import make_test
 
@@ -23,6 +23,37 @@ def test_every_drawn_schedule_is_a_valid_schedule_file_inside_the_run(data: Any,
     assert 1 <= len(faults) <= most
     assert parse_schedule({"version": 1, "faults": [f.to_json() for f in faults]}, "drawn") == faults
     assert all(f.at < run_time - 1 and f.nemesis in POOL for f in faults)
+
+
+def test_a_fault_may_start_inside_the_previous_one_unless_their_heals_clash() -> None:
+    drawn = [(2, "partition", 6), (-4, "kill", 2), (-10, "partition:leader", 1), (-1, "lag-then-kill", 3)]
+    assert _lay_out(drawn, 40.0) == [TimedFault(2.0, "partition", 6.0), TimedFault(4.0, "kill", 2.0),
+                                     TimedFault(8.0, "partition:leader", 1.0), TimedFault(9.0, "lag-then-kill", 3.0)], \
+        "a kill inside the partition; a second partition shifted to the first's end; a package after everything"
+    assert _lay_out([(-3, "kill", 2), (5, "kill", 1)], 40.0) == [TimedFault(0.0, "kill", 2.0),
+                                                                   TimedFault(7.0, "kill", 1.0)]
+    assert _lay_out([(0, "partition", 5), (-2, "pause", 1), (10, "kill", 1)], 10.0) == \
+        [TimedFault(0.0, "partition", 5.0), TimedFault(3.0, "pause", 1.0)], "none starts in the run's last second"
+
+
+def test_the_search_draws_overlaps_and_shrinks_one_to_its_core(tmp_path: Path, clock: list[float]) -> None:
+    def kill_inside_a_partition(faults: list[TimedFault], limit: float) -> tuple[Any, Path, bool]:
+        clock[0] += 1
+        fails = any(k.nemesis.startswith("kill") and p.nemesis.startswith("partition") and p.at <= k.at < p.end
+                    for p in faults for k in faults)
+        return not fails, tmp_path / f"run{clock[0]:g}", False
+
+    found = Hunt(kill_inside_a_partition, 20.0, 1e9, say=lambda line: None).search(POOL, seed=3)
+    assert found.stopped == "shrunk" and found.smallest is not None
+    assert found.smallest.faults == [TimedFault(0.0, "partition", 1.0), TimedFault(0.0, "kill", 1.0)], \
+        "two faults, simplest specs, shortest, starting together"
+    assert size(found.smallest.faults) == min(size(t.faults) for t in found.tried if t.valid is False)
+
+
+def test_a_smaller_schedule_is_one_with_less_overlap() -> None:
+    apart = [TimedFault(0.0, "partition", 2.0), TimedFault(2.0, "kill", 2.0)]
+    inside = [TimedFault(0.0, "partition", 2.0), TimedFault(1.0, "kill", 2.0)]
+    assert size(apart) < size(inside)
 
 
 def test_the_pool_is_what_the_system_can_take() -> None:
