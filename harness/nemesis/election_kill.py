@@ -6,9 +6,11 @@ again in the same term after a restart, and then two candidates can both win tha
 free-running cluster the window is about a millisecond (the winner's first append follows the
 votes at once), far shorter than a crash can be aimed. One injection widens it:
 
-1. slow every follower's outgoing peer traffic by `delay_ms` (600; the NFQUEUE delayer, or netem),
-   so that votes reach a candidate, and its first append reaches the voters, that much later;
-   then kill the leader;
+1. slow every follower's outgoing peer traffic by `delay_ms` (400; the NFQUEUE delayer, or netem),
+   so that votes reach a candidate, and its first append reaches the voters, that much later
+   (not much more: followers have no connections to each other yet, so each way of a vote
+   starts with a delayed handshake; at 600 ms the first candidate's requests took over 2 s
+   to arrive, and rival candidates split the vote); then kill the leader;
 2. watch the election (status polling from the host, which the delay does not touch): as soon as
    a majority's worth of followers have moved to a candidate's term (they granted it), drop the
    candidate's packets to just enough of them for a second majority and to the old leader (one
@@ -26,7 +28,7 @@ votes at once), far shorter than a crash can be aimed. One injection widens it:
    window (the max election timeout) of its win, hence the hurry.
 
 Needs election timeouts well above the delay and the time a restart takes (the bug table uses
-3000:9000 ms with the default 600 ms delay), or the nodes campaign before a request reaches
+3000:9000 ms with the default 400 ms delay), or the nodes campaign before a request reaches
 them. A set workload shows the result as acknowledged elements one leader's clients never see.
 The event records the terms, the voters crashed, and every node claiming leadership of the
 contested term (`same_term_leaders`: two of them is the bug at work).
@@ -53,7 +55,7 @@ class KillDuringElection:
     summary = ("slow the followers' traffic, kill the leader, crash the voters right after they vote, and let "
                "the old leader campaign in the same term (forgotten votes)")
 
-    def __init__(self, c: Any, delay_ms: int = 600, watch_s: float = 30.0, head_start_s: float | None = None) -> None:
+    def __init__(self, c: Any, delay_ms: int = 400, watch_s: float = 30.0, head_start_s: float | None = None) -> None:
         """`c` is a `harness.nemesis.registry.Cluster` whose DB has Process and Primaries, and `statuses()`
         giving each node's role, term and, if it can, `voted_for` (without statuses the package still
         runs, but cannot aim the crash)."""
