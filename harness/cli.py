@@ -315,8 +315,8 @@ def _cmd_hunt(args: argparse.Namespace) -> int:
           + ", ".join(pool), flush=True)
     found = Hunt(one_run, args.run_time, args.budget, say=lambda line: print(line, flush=True)).search(
         pool, args.seed, args.max_faults, focus)
-    why = {"searched": "the search ended", "shrunk": "shrunk, and the smallest failed again",
-           "flaky": "shrunk, but the smallest did not fail again when rerun (kept the smallest that did fail)",
+    why = {"searched": "the search ended", "shrunk": "shrunk until a pass from the smallest found nothing smaller",
+           "flaky": "hypothesis found its own record inconsistent (kept the smallest schedule that failed)",
            "budget": "the budget ran out", "interrupted": "interrupted"}[found.stopped]
     verdicts = [t.valid for t in found.tried]
     print(f"hunt: {why}; {len(verdicts)} runs: {verdicts.count(False)} INVALID, {verdicts.count(True)} VALID, "
