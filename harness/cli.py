@@ -248,22 +248,29 @@ def _run_and_say(args: argparse.Namespace, test: Any) -> int:
     return exit_code(r["valid"])
 
 
-def _cmd_replay(args: argparse.Namespace) -> int:
+def _replay_test(run_dir: Path, pin_nodes: bool = False, subnet: str | None = None,
+                 results_root: str | None = None) -> tuple[argparse.Namespace, Any, dict[str, Any]]:
+    """What `harness replay RUN_DIR` runs: its run arguments, the test, and the recorded results.
+    Shared with `harness hunt --confirm`, so that the hunt's replays are exactly replays."""
     from harness.replay import read_results, replayed_schedule, run_arguments
 
-    run_dir = Path(args.results_dir)
     results = read_results(run_dir)
     recorded = run_arguments(results)
     run_args = build_parser().parse_args(["run", *recorded])
     run_args.seed = results["seed"]
-    for name in ("subnet", "results"):
-        if getattr(args, name) is not None:
-            setattr(run_args, name, getattr(args, name))
-    schedule = replayed_schedule(results, run_dir, args.pin_nodes)
-    test = _test_of(run_args, schedule, argv=["harness", "run", *recorded])
+    for name, value in (("subnet", subnet), ("results", results_root)):
+        if value is not None:
+            setattr(run_args, name, value)
+    test = _test_of(run_args, replayed_schedule(results, run_dir, pin_nodes), argv=["harness", "run", *recorded])
     test.replay_of = str(run_dir)
+    return run_args, test, results
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    run_dir = Path(args.results_dir)
+    run_args, test, results = _replay_test(run_dir, args.pin_nodes, args.subnet, args.results)
     print(f"replaying {run_dir} (was {verdict_word(results.get('valid'))}): seed {results['seed']}, "
-          f"{len(schedule)} fault(s)" + (", nodes pinned" if args.pin_nodes else ""), flush=True)
+          f"{len(test.schedule)} fault(s)" + (", nodes pinned" if args.pin_nodes else ""), flush=True)
     return _run_and_say(run_args, test)
 
 
