@@ -65,6 +65,17 @@ def _positive(kind: type) -> Any:
     return parse
 
 
+def _count(text: str) -> int:
+    """A whole number, 0 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
 RAFT_ALIASES = (("bug", "bug"), ("read_mode", "read-mode"), ("election_timeout_ms", "election-timeout-ms"))
 
 
@@ -287,7 +298,7 @@ def _budget(text: str) -> float:
 
 
 def _cmd_hunt(args: argparse.Namespace) -> int:
-    from harness.hunt import Hunt, fault_pool
+    from harness.hunt import Hunt, fault_pool, replay
     from harness.nemesis.registry import KINDS, check_abilities, parse_nemesis, split
     from harness.nemesis.schedule_file import write_schedule
     from harness.run import run
@@ -319,7 +330,9 @@ def _cmd_hunt(args: argparse.Namespace) -> int:
     print(f"hunt: up to {args.budget:g} s, runs of at most {args.run_time:g} s (each ends {args.tail:g} s after "
           f"its last fault is healed), seed {args.seed}, "
           + (f"focus {', '.join(focus)} (half the faults), the others from " if focus else "faults from ")
-          + ", ".join(pool), flush=True)
+          + ", ".join(pool)
+          + (f"; then {args.confirm} replays of the smallest failure (outside the budget)" if args.confirm else ""),
+          flush=True)
     found = Hunt(one_run, args.run_time, args.budget, say=lambda line: print(line, flush=True)).search(
         pool, args.seed, args.max_faults, focus)
     why = {"searched": "the search ended", "shrunk": "shrunk until a pass from the smallest found nothing smaller",
@@ -331,11 +344,28 @@ def _cmd_hunt(args: argparse.Namespace) -> int:
     if found.smallest is None:
         print("hunt: no schedule made a run INVALID")
         return EXIT_FAILED if found.stopped == "interrupted" else EXIT_VALID
-    path = found.smallest.run_dir / "schedule.json"
+    smallest = found.smallest
+    path = smallest.run_dir / "schedule.json"
     subnet = f" --subnet {args.subnet}" if args.subnet else ""
-    write_schedule(path, found.smallest.faults, found_by="harness hunt", seed=args.seed)
-    print(f"hunt: smallest failing schedule ({len(found.smallest.faults)} fault(s)) saved as {path}\n"
-          f"  replay it:  harness replay {found.smallest.run_dir}{subnet}\n"
+    write_schedule(path, smallest.faults, found_by="harness hunt", seed=args.seed)  # kept if a replay crashes
+    if args.confirm and found.stopped != "interrupted":
+        def replay_once() -> tuple[Any, Path, bool]:
+            _, test, _ = _replay_test(smallest.run_dir, subnet=args.subnet, results_root=args.results)
+            outcome = run(test, say=lambda line: None)
+            return outcome.valid, outcome.run_dir, bool(outcome.results.get("interrupted"))
+
+        print(f"hunt: replaying the smallest failing run ({smallest.run_dir}) {args.confirm} times, "
+              "as harness replay does", flush=True)
+        replays = replay(replay_once, args.confirm, say=lambda line: print(line, flush=True))
+        if replays.runs:
+            write_schedule(path, smallest.faults, found_by="harness hunt", seed=args.seed, replays=replays.to_json())
+        unknown = sum(v not in (True, False) for v, _ in replays.runs)
+        print(f"hunt: the smallest schedule failed again in {replays.failed} of {len(replays.runs)} replays"
+              + (f" ({unknown} UNKNOWN)" if unknown else "")
+              + (f", interrupted after {len(replays.runs)} of {args.confirm}" if replays.interrupted else "")
+              + "".join(f"\n  {d}" for _, d in replays.runs))
+    print(f"hunt: smallest failing schedule ({len(smallest.faults)} fault(s)) saved as {path}\n"
+          f"  replay it:  harness replay {smallest.run_dir}{subnet}\n"
           f"  or run it:  harness run ... --seed {args.seed} --schedule {path}")
     return EXIT_INVALID
 
@@ -792,6 +822,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"each example run ends this long after its last fault is healed, so that shorter "
                    f"schedules make shorter runs (at most --run-time; default {HUNT_TAIL:g})")
     h.add_argument("--max-faults", type=_positive(int), default=4, help="most faults in one schedule (default 4)")
+    h.add_argument("--confirm", type=_count, default=3, metavar="N",
+                   help="then replay the smallest failing run N times, as harness replay does, and say how often "
+                   "it fails again (outside the budget; 0: no replays; default 3)")
     h.set_defaults(func=_cmd_hunt)
 
     ta = sub.add_parser("test-all", help="run a matrix of systems x workloads x faults x seeds as one job",

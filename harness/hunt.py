@@ -8,8 +8,9 @@ shrinks by hand. A real cluster is not deterministic: a schedule that failed may
 again, and hypothesis, which reruns a failing example to confirm it and re-checks shrink
 candidates it has already seen, would call that Flaky and stop. So a schedule that failed once
 counts as failing from then on (remembered by its exact faults) and is not run again; one that
-did not fail is not remembered, and is run for real if drawn again. The smallest schedule that
-failed is kept also when the budget runs out or the user stops.
+did not fail is not remembered, and is run for real if drawn again. How often the smallest
+schedule fails again is measured after the search, by replaying it (`harness hunt --confirm`).
+The smallest schedule that failed is kept also when the budget runs out or the user stops.
 An example run ends a tail after its schedule's last heal has finished (at most `run_time`),
 so shrinking a schedule (fewer, earlier, shorter faults) also shortens its run; it waits for
 the heal itself, not its planned time, since a fault can take seconds to apply on a busy host.
@@ -186,3 +187,33 @@ class Hunt:
             self.outcome.stopped = "budget"  # also when hypothesis went on with remembered failures and ended
         return self.outcome
 
+
+@dataclass
+class Replays:
+    """How the smallest failing schedule fared when replayed: each replay's verdict and folder."""
+
+    runs: list[tuple[Any, Path]] = field(default_factory=list)
+    interrupted: bool = False
+
+    @property
+    def failed(self) -> int:
+        return sum(valid is False for valid, _ in self.runs)
+
+    def to_json(self) -> dict[str, Any]:
+        """As schedule.json's `replays` field (docs/schedule-file.md)."""
+        return {"invalid": self.failed, "of": len(self.runs), "runs": [str(d) for _, d in self.runs]}
+
+
+def replay(run: Callable[[], tuple[Any, Path, bool]], times: int, say: Callable[[str], None] = print) -> Replays:
+    """Replay the smallest failure `times` times (`run` replays it once, as `harness replay` does), to say
+    how often it reproduces: hypothesis never reruns a remembered failure, so the search cannot tell."""
+    out = Replays()
+    for i in range(times):
+        valid, run_dir, interrupted = run()
+        if interrupted:
+            out.interrupted = True
+            break
+        out.runs.append((valid, run_dir))
+        word = {True: "VALID", False: "INVALID"}.get(valid, "UNKNOWN")
+        say(f"hunt: replay {i + 1} of {times}: {word}, results in {run_dir}")
+    return out

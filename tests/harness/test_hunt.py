@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -11,8 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.internal.conjecture import engine
 
-from harness.hunt import Hunt, fault_pool, schedules, size
-from harness.nemesis.schedule_file import TimedFault, parse_schedule
+from harness.cli import EXIT_INVALID, main
+from harness.hunt import Hunt, fault_pool, replay, schedules, size
+from harness.nemesis.schedule_file import TimedFault, parse_schedule, read_schedule
+from harness.run import RunOutcome
 from harness.test import make_test
 
 POOL = ["partition", "partition:leader", "kill", "kill:leader", "lag-then-kill"]
@@ -188,3 +191,63 @@ def test_a_budget_spent_after_a_failure_stops_even_among_remembered_failures(tmp
     assert found.stopped == "budget" and len(found.tried) == 6
     assert found.smallest is not None and found.smallest.valid is False
 
+
+def test_replays_count_how_often_the_smallest_fails_again(tmp_path: Path) -> None:
+    verdicts = iter([False, True, "unknown", False])
+    lines: list[str] = []
+    done = replay(lambda: (next(verdicts), tmp_path / "r", False), 4, say=lines.append)
+    assert (done.failed, len(done.runs), done.interrupted) == (2, 4, False)
+    assert done.to_json() == {"invalid": 2, "of": 4, "runs": [str(tmp_path / "r")] * 4}
+    assert lines[1] == f"hunt: replay 2 of 4: VALID, results in {tmp_path / 'r'}"
+    calls = iter([(False, tmp_path, False), (True, tmp_path, True)])
+    stopped = replay(lambda: next(calls), 3, say=lines.append)
+    assert (stopped.failed, len(stopped.runs), stopped.interrupted) == (1, 1, True), "an interrupted replay ends them"
+    assert replay(lambda: pytest.fail("no replay"), 0).runs == []
+
+
+class RunsAndReplays:
+    """Stands in for harness.run.run: a hunt's run is INVALID, a replay takes its verdict from `replays`;
+    each run folder gets a results.json as a real run writes it, so that the replays read it."""
+
+    def __init__(self, tmp_path: Path, replays: list[Any]) -> None:
+        self.tmp_path = tmp_path
+        self.replays = iter(replays)
+        self.tests: list[Any] = []
+
+    def __call__(self, test: Any, **_: Any) -> RunOutcome:
+        self.tests.append(test)
+        run_dir = self.tmp_path / f"run{len(self.tests)}"
+        run_dir.mkdir()
+        valid = next(self.replays) if test.replay_of else False
+        ran = [{"nemesis": f.nemesis, "start_s": f.at, "applied_s": f.at, "stop_s": f.end} for f in test.schedule]
+        results = {"seed": test.options.seed, "valid": valid, "schedule": ran, "timings": {"nemesis_start_s": 0.0},
+                   "config": test.describe(), "counts": {}, "problems": [], "interrupted": None, "failure": None}
+        (run_dir / "results.json").write_text(json.dumps(results, default=str))
+        return RunOutcome(run_dir, results)
+
+
+@pytest.mark.parametrize("confirm", [3, 0])
+def test_the_hunt_replays_its_smallest_failure_and_records_how_often_it_failed_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, confirm: int) -> None:
+    fake = RunsAndReplays(tmp_path, [False, True, False])
+    monkeypatch.setattr("harness.run.run", fake)
+    code = main(["hunt", "--nemesis", "partition:leader", "--nodes", "3", "--max-faults", "1", "--seed", "7",
+                 "--budget", "10m", "--confirm", str(confirm), "--subnet", "10.222.9.0/24", "--results", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == EXIT_INVALID, out
+    hunted = [t for t in fake.tests if t.replay_of is None]
+    replays = [t for t in fake.tests if t.replay_of is not None]
+    smallest = tmp_path / f"run{len(hunted)}"
+    saved = json.loads((smallest / "schedule.json").read_text())
+    assert read_schedule(smallest / "schedule.json") == [TimedFault(0.0, "partition:leader", 1.0)]
+    if not confirm:
+        assert replays == [] and "replays" not in saved and "replay" not in out.split("\n", 1)[0]
+        return
+    assert "then 3 replays of the smallest failure (outside the budget)" in out
+    assert len(replays) == 3 and all(t.replay_of == str(smallest) for t in replays)
+    assert all(t.schedule == [TimedFault(0.0, "partition:leader", 1.0)] and t.options.seed == 7 for t in replays), \
+        "replayed as harness replay does: the recorded command, seed and faults"
+    assert all(t.platform.subnet == "10.222.9.0/24" and t.options.results_root == tmp_path for t in replays)
+    folders = [str(tmp_path / f"run{n}") for n in range(len(hunted) + 1, len(fake.tests) + 1)]
+    assert saved["replays"] == {"invalid": 2, "of": 3, "runs": folders}
+    assert "hunt: the smallest schedule failed again in 2 of 3 replays\n  " + "\n  ".join(folders) in out
