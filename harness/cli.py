@@ -65,6 +65,17 @@ def _positive(kind: type) -> Any:
     return parse
 
 
+def _count(text: str) -> int:
+    """A whole number, 0 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
 RAFT_ALIASES = (("bug", "bug"), ("read_mode", "read-mode"), ("election_timeout_ms", "election-timeout-ms"))
 
 
@@ -248,22 +259,29 @@ def _run_and_say(args: argparse.Namespace, test: Any) -> int:
     return exit_code(r["valid"])
 
 
-def _cmd_replay(args: argparse.Namespace) -> int:
+def _replay_test(run_dir: Path, pin_nodes: bool = False, subnet: str | None = None,
+                 results_root: str | None = None) -> tuple[argparse.Namespace, Any, dict[str, Any]]:
+    """What `harness replay RUN_DIR` runs: its run arguments, the test, and the recorded results.
+    Shared with `harness hunt --confirm`, so that the hunt's replays are exactly replays."""
     from harness.replay import read_results, replayed_schedule, run_arguments
 
-    run_dir = Path(args.results_dir)
     results = read_results(run_dir)
     recorded = run_arguments(results)
     run_args = build_parser().parse_args(["run", *recorded])
     run_args.seed = results["seed"]
-    for name in ("subnet", "results"):
-        if getattr(args, name) is not None:
-            setattr(run_args, name, getattr(args, name))
-    schedule = replayed_schedule(results, run_dir, args.pin_nodes)
-    test = _test_of(run_args, schedule, argv=["harness", "run", *recorded])
+    for name, value in (("subnet", subnet), ("results", results_root)):
+        if value is not None:
+            setattr(run_args, name, value)
+    test = _test_of(run_args, replayed_schedule(results, run_dir, pin_nodes), argv=["harness", "run", *recorded])
     test.replay_of = str(run_dir)
+    return run_args, test, results
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    run_dir = Path(args.results_dir)
+    run_args, test, results = _replay_test(run_dir, args.pin_nodes, args.subnet, args.results)
     print(f"replaying {run_dir} (was {verdict_word(results.get('valid'))}): seed {results['seed']}, "
-          f"{len(schedule)} fault(s)" + (", nodes pinned" if args.pin_nodes else ""), flush=True)
+          f"{len(test.schedule)} fault(s)" + (", nodes pinned" if args.pin_nodes else ""), flush=True)
     return _run_and_say(run_args, test)
 
 
@@ -280,7 +298,7 @@ def _budget(text: str) -> float:
 
 
 def _cmd_hunt(args: argparse.Namespace) -> int:
-    from harness.hunt import Hunt, fault_pool
+    from harness.hunt import Hunt, fault_pool, replay
     from harness.nemesis.registry import KINDS, check_abilities, parse_nemesis, split
     from harness.nemesis.schedule_file import write_schedule
     from harness.run import run
@@ -312,11 +330,13 @@ def _cmd_hunt(args: argparse.Namespace) -> int:
     print(f"hunt: up to {args.budget:g} s, runs of at most {args.run_time:g} s (each ends {args.tail:g} s after "
           f"its last fault is healed), seed {args.seed}, "
           + (f"focus {', '.join(focus)} (half the faults), the others from " if focus else "faults from ")
-          + ", ".join(pool), flush=True)
+          + ", ".join(pool)
+          + (f"; then {args.confirm} replays of the smallest failure (outside the budget)" if args.confirm else ""),
+          flush=True)
     found = Hunt(one_run, args.run_time, args.budget, say=lambda line: print(line, flush=True)).search(
         pool, args.seed, args.max_faults, focus)
-    why = {"searched": "the search ended", "shrunk": "shrunk, and the smallest failed again",
-           "flaky": "shrunk, but the smallest did not fail again when rerun (kept the smallest that did fail)",
+    why = {"searched": "the search ended", "shrunk": "shrunk until a pass from the smallest found nothing smaller",
+           "flaky": "hypothesis found its own record inconsistent (kept the smallest schedule that failed)",
            "budget": "the budget ran out", "interrupted": "interrupted"}[found.stopped]
     verdicts = [t.valid for t in found.tried]
     print(f"hunt: {why}; {len(verdicts)} runs: {verdicts.count(False)} INVALID, {verdicts.count(True)} VALID, "
@@ -324,11 +344,28 @@ def _cmd_hunt(args: argparse.Namespace) -> int:
     if found.smallest is None:
         print("hunt: no schedule made a run INVALID")
         return EXIT_FAILED if found.stopped == "interrupted" else EXIT_VALID
-    path = found.smallest.run_dir / "schedule.json"
+    smallest = found.smallest
+    path = smallest.run_dir / "schedule.json"
     subnet = f" --subnet {args.subnet}" if args.subnet else ""
-    write_schedule(path, found.smallest.faults, found_by="harness hunt", seed=args.seed)
-    print(f"hunt: smallest failing schedule ({len(found.smallest.faults)} fault(s)) saved as {path}\n"
-          f"  replay it:  harness replay {found.smallest.run_dir}{subnet}\n"
+    write_schedule(path, smallest.faults, found_by="harness hunt", seed=args.seed)  # kept if a replay crashes
+    if args.confirm and found.stopped != "interrupted":
+        def replay_once() -> tuple[Any, Path, bool]:
+            _, test, _ = _replay_test(smallest.run_dir, subnet=args.subnet, results_root=args.results)
+            outcome = run(test, say=lambda line: None)
+            return outcome.valid, outcome.run_dir, bool(outcome.results.get("interrupted"))
+
+        print(f"hunt: replaying the smallest failing run ({smallest.run_dir}) {args.confirm} times, "
+              "as harness replay does", flush=True)
+        replays = replay(replay_once, args.confirm, say=lambda line: print(line, flush=True))
+        if replays.runs:
+            write_schedule(path, smallest.faults, found_by="harness hunt", seed=args.seed, replays=replays.to_json())
+        unknown = sum(v not in (True, False) for v, _ in replays.runs)
+        print(f"hunt: the smallest schedule failed again in {replays.failed} of {len(replays.runs)} replays"
+              + (f" ({unknown} UNKNOWN)" if unknown else "")
+              + (f", interrupted after {len(replays.runs)} of {args.confirm}" if replays.interrupted else "")
+              + "".join(f"\n  {d}" for _, d in replays.runs))
+    print(f"hunt: smallest failing schedule ({len(smallest.faults)} fault(s)) saved as {path}\n"
+          f"  replay it:  harness replay {smallest.run_dir}{subnet}\n"
           f"  or run it:  harness run ... --seed {args.seed} --schedule {path}")
     return EXIT_INVALID
 
@@ -785,6 +822,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"each example run ends this long after its last fault is healed, so that shorter "
                    f"schedules make shorter runs (at most --run-time; default {HUNT_TAIL:g})")
     h.add_argument("--max-faults", type=_positive(int), default=4, help="most faults in one schedule (default 4)")
+    h.add_argument("--confirm", type=_count, default=3, metavar="N",
+                   help="then replay the smallest failing run N times, as harness replay does, and say how often "
+                   "it fails again (outside the budget; 0: no replays; default 3)")
     h.set_defaults(func=_cmd_hunt)
 
     ta = sub.add_parser("test-all", help="run a matrix of systems x workloads x faults x seeds as one job",

@@ -4,9 +4,13 @@ A fault schedule (timed faults with targets, as a schedule file holds) is a hypo
 strategy; each example is a short real run in containers, and the property is "the verdict is
 not INVALID". Hypothesis explores, and when a run is INVALID shrinks the schedule (fewer faults,
 shorter ones, earlier, simpler specs) with its own machinery; nothing here
-shrinks by hand. A real cluster is not deterministic, so a shrunk schedule may not fail again
-when hypothesis replays it (its Flaky error): the smallest schedule that *did* fail is kept
-whatever hypothesis concludes, and also when the budget runs out or the user stops the hunt.
+shrinks by hand. A real cluster is not deterministic: a schedule that failed may pass when run
+again, and hypothesis, which reruns a failing example to confirm it and re-checks shrink
+candidates it has already seen, would call that Flaky and stop. So a schedule that failed once
+counts as failing from then on (remembered by its exact faults) and is not run again; one that
+did not fail is not remembered, and is run for real if drawn again. How often the smallest
+schedule fails again is measured after the search, by replaying it (`harness hunt --confirm`).
+The smallest schedule that failed is kept also when the budget runs out or the user stops.
 An example run ends a tail after its schedule's last heal has finished (at most `run_time`),
 so shrinking a schedule (fewer, earlier, shorter faults) also shortens its run; it waits for
 the heal itself, not its planned time, since a fault can take seconds to apply on a busy host.
@@ -16,6 +20,7 @@ from the whole pool, and shrinking prefers the focus.
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -25,7 +30,9 @@ from typing import Any
 
 from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis import strategies as st
+from hypothesis.database import InMemoryExampleDatabase
 from hypothesis.errors import Flaky, NoSuchExample
+from hypothesis.internal.conjecture import engine
 
 from harness.errors import UsageError
 from harness.nemesis.registry import KINDS, check_abilities
@@ -121,10 +128,15 @@ class Hunt:
         self.say = say
         self.outcome = Outcome()
         self._deadline = 0.0
+        self._failed: set[tuple[TimedFault, ...]] = set()
+        self._spent = False
 
     def _fails(self, faults: list[TimedFault]) -> bool:
-        """The property, negated: True when this schedule's run is INVALID."""
+        """The property, negated: True when this schedule's run is INVALID, or an earlier run of it was."""
+        if tuple(faults) in self._failed:
+            return True  # hypothesis's confirmation or re-check: the same answer, so no Flaky
         if time.monotonic() >= self._deadline:
+            self._spent = True
             raise BudgetSpent  # ends hypothesis at once, whatever phase it is in
         valid, run_dir, interrupted = self.run(faults, self.run_time)
         if interrupted:
@@ -136,28 +148,78 @@ class Hunt:
                  + ", ".join(f"{f.nemesis}@{f.at:g}+{f.duration:g}s" for f in faults))
         if valid is not False:
             return False
+        self._failed.add(tuple(faults))
         best = self.outcome.smallest
         if best is None or size(faults) <= size(best.faults):
             self.outcome.smallest = tried
         return True
 
     def search(self, pool: Sequence[str], seed: int, max_faults: int = 4, focus: Sequence[str] = ()) -> Outcome:
-        """Search and shrink until done, the budget runs out or the user interrupts (Ctrl-C)."""
+        """Search and shrink until done, the budget runs out or the user interrupts (Ctrl-C).
+
+        Hypothesis's shrinker drops a candidate that passed, and with a bug caught only some of the
+        time many candidates pass by chance. So once it settles, shrinking starts again from the
+        smallest failure (kept in an in-memory example database): the candidates that passed are
+        run again. The hunt ends when such a round finds nothing smaller."""
         self._deadline = time.monotonic() + self.budget_s
         strategy = schedules(pool, self.run_time, max_faults, focus)
-        options = settings(max_examples=10_000, deadline=None, database=None,
+        options = settings(max_examples=10_000, deadline=None, database=InMemoryExampleDatabase(),
                            suppress_health_check=list(HealthCheck),
                            phases=(Phase.generate, Phase.target, Phase.shrink))
+        # Hypothesis stops shrinking after 5 minutes; with real runs of 20-60 s that is a handful of
+        # candidates, so let the budget end it instead (the engine reads this module constant).
+        shrink_cap, engine.MAX_SHRINKING_SECONDS = engine.MAX_SHRINKING_SECONDS, math.ceil(self.budget_s) + 1
         try:
-            find(strategy, self._fails, settings=options, random=random.Random(seed))
-            self.outcome.stopped = "shrunk"
+            while True:
+                before = self.outcome.smallest
+                find(strategy, self._fails, settings=options, random=random.Random(seed), database_key=b"hunt")
+                self.outcome.stopped = "shrunk"
+                after = self.outcome.smallest
+                if before is not None and after is not None and size(after.faults) >= size(before.faults):
+                    break
+                # Again from the smallest in the database (generate draws nothing once reuse has a failure).
+                options = settings(options, phases=(Phase.reuse, Phase.generate, Phase.shrink))
         except NoSuchExample:
             self.outcome.stopped = "searched"
         except BudgetSpent:
-            self.outcome.stopped = "budget"
-        except Flaky as e:
-            spent = isinstance(e, BaseExceptionGroup) and e.subgroup(BudgetSpent) is not None
-            self.outcome.stopped = "budget" if spent else "flaky"
+            pass
+        except Flaky:  # hypothesis found its own record inconsistent (a choice sequence that passed, now failing)
+            self.outcome.stopped = "flaky"
         except KeyboardInterrupt:
             self.outcome.stopped = "interrupted"
+        finally:
+            engine.MAX_SHRINKING_SECONDS = shrink_cap
+        if self._spent and self.outcome.stopped != "interrupted":
+            self.outcome.stopped = "budget"  # also when hypothesis went on with remembered failures and ended
         return self.outcome
+
+
+@dataclass
+class Replays:
+    """How the smallest failing schedule fared when replayed: each replay's verdict and folder."""
+
+    runs: list[tuple[Any, Path]] = field(default_factory=list)
+    interrupted: bool = False
+
+    @property
+    def failed(self) -> int:
+        return sum(valid is False for valid, _ in self.runs)
+
+    def to_json(self) -> dict[str, Any]:
+        """As schedule.json's `replays` field (docs/schedule-file.md)."""
+        return {"invalid": self.failed, "of": len(self.runs), "runs": [str(d) for _, d in self.runs]}
+
+
+def replay(run: Callable[[], tuple[Any, Path, bool]], times: int, say: Callable[[str], None] = print) -> Replays:
+    """Replay the smallest failure `times` times (`run` replays it once, as `harness replay` does), to say
+    how often it reproduces: hypothesis never reruns a remembered failure, so the search cannot tell."""
+    out = Replays()
+    for i in range(times):
+        valid, run_dir, interrupted = run()
+        if interrupted:
+            out.interrupted = True
+            break
+        out.runs.append((valid, run_dir))
+        word = {True: "VALID", False: "INVALID"}.get(valid, "UNKNOWN")
+        say(f"hunt: replay {i + 1} of {times}: {word}, results in {run_dir}")
+    return out

@@ -29,8 +29,11 @@ class FakeRun:
         run_dir = self.tmp_path / f"run{len(self.tests)}"
         run_dir.mkdir()
         valid = self.verdicts[min(len(self.tests), len(self.verdicts)) - 1]
-        return RunOutcome(run_dir, {"valid": valid, "counts": {}, "seed": test.options.seed, "run_id": "x",
-                                    "problems": [], "interrupted": None, "failure": None})
+        results = {"valid": valid, "counts": {}, "seed": test.options.seed, "run_id": "x", "problems": [],
+                   "interrupted": None, "failure": None, "schedule": [], "timings": {"nemesis_start_s": 0.0},
+                   "config": test.describe()}
+        (run_dir / "results.json").write_text(json.dumps(results, default=str))  # as a run does: a hunt replays it
+        return RunOutcome(run_dir, results)
 
 
 @pytest.fixture

@@ -53,7 +53,7 @@ def test_a_hunt_finds_saves_and_shrinks_a_stale_read(free_subnet, node_image, tm
                                                       capsys: pytest.CaptureFixture) -> None:
     code = main(["hunt", "--bug", "stale-read", "--nemesis", "partition:leader", "--op-timeout", "1",
                  "--nodes", "3", "--run-time", "20", "--max-faults", "2", "--budget", "8m", "--seed", "4",
-                 "--subnet", free_subnet("10.201"), "--results", str(tmp_path)])
+                 "--confirm", "1", "--subnet", free_subnet("10.201"), "--results", str(tmp_path)])
     out = capsys.readouterr().out
     assert code == EXIT_INVALID, out
     saved = [p for p in tmp_path.glob("*/*/schedule.json") if not p.parent.is_symlink()]
@@ -63,3 +63,7 @@ def test_a_hunt_finds_saves_and_shrinks_a_stale_read(free_subnet, node_image, tm
     results = json.loads((saved[0].parent / "results.json").read_text())
     assert results["valid"] is False, "the schedule is saved beside a run it made INVALID"
     assert f"harness replay {saved[0].parent}" in out
+    replays = json.loads(saved[0].read_text())["replays"]
+    assert replays["of"] == 1 and f"failed again in {replays['invalid']} of 1 replays" in out, out
+    assert json.loads((Path(replays["runs"][0]) / "results.json").read_text())["config"]["replay_of"] == \
+        str(saved[0].parent), "the replay is a harness replay of the saved run"
