@@ -118,8 +118,8 @@ def test_a_schedule_that_failed_once_counts_as_failing_so_shrinking_goes_on(tmp_
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_a_bug_caught_every_other_run_is_still_shrunk_to_the_smallest(tmp_path: Path, seed: int) -> None:
-    """A candidate that passed by chance may hide the very smallest (3 s), but the find is shrunk to
-    the core: one partition:leader at 0 s, the smallest of every schedule that failed (with overlapping draws, seed 1 ends at 5 s)."""
+    """A candidate that passed by chance may hide the very smallest (3 s; seed 1 ends at 5 s), but
+    the find is shrunk to the core: one partition:leader at 0 s, the smallest of every failure."""
     found = Hunt(FakeCluster(tmp_path, flaky="every_other"), 20.0, 600.0, say=lambda line: None).search(POOL, seed)
     assert found.stopped == "shrunk" and found.smallest is not None
     [core] = found.smallest.faults
