@@ -297,6 +297,17 @@ def _budget(text: str) -> float:
     return value
 
 
+def _where_given(args: argparse.Namespace) -> list[str]:
+    """The options a run's command gives about where it runs and keeps its results (platform, image,
+    results folder, test name), which `Test.command_line()` cannot know."""
+    out: list[str] = []
+    for flag in ("--subnet", "--image", "--dockerfile", "--base-image", "--nodes-file", "--ssh-user", "--ssh-key",
+                 "--ssh-known-hosts", "--results", "--test-name"):
+        value = getattr(args, flag[2:].replace("-", "_"), None)
+        out += [flag, str(value)] if value is not None else []
+    return out + (["--ssh-insecure"] if args.ssh_insecure else [])
+
+
 def _cmd_hunt(args: argparse.Namespace) -> int:
     from harness.hunt import Hunt, fault_pool, replay
     from harness.nemesis.registry import KINDS, check_abilities, parse_nemesis, split
@@ -323,7 +334,8 @@ def _cmd_hunt(args: argparse.Namespace) -> int:
     def one_run(faults: list, run_time: float) -> tuple[Any, Path, bool]:
         args.time_limit = run_time
         test = _test_of(args, list(faults))
-        test.argv = test.command_line()  # a `harness run` line, so that `harness replay` can rerun it
+        # A `harness run` line, so that `harness replay` (and --confirm) reruns it where it ran.
+        test.argv = [*test.command_line(), *_where_given(args)]
         outcome = run(test, say=lambda line: None)
         return outcome.valid, outcome.run_dir, bool(outcome.results.get("interrupted"))
 

@@ -286,3 +286,14 @@ def test_the_hunt_replays_its_smallest_failure_and_records_how_often_it_failed_a
     folders = [str(tmp_path / f"run{n}") for n in range(len(hunted) + 1, len(fake.tests) + 1)]
     assert saved["replays"] == {"invalid": 2, "of": 3, "runs": folders}
     assert "hunt: the smallest schedule failed again in 2 of 3 replays\n  " + "\n  ".join(folders) in out
+
+
+def test_a_hunt_run_records_where_it_ran_so_its_replay_runs_there() -> None:
+    from harness.cli import _where_given, build_parser
+
+    args = build_parser().parse_args(["hunt", "--subnet", "10.9.9.0/24", "--nodes-file", "hosts", "--ssh-key", "k",
+                                      "--ssh-insecure", "--results", "out", "--test-name", "t"])
+    where = _where_given(args)
+    assert where == ["--subnet", "10.9.9.0/24", "--nodes-file", "hosts", "--ssh-key", "k", "--results", "out",
+                     "--test-name", "t", "--ssh-insecure"]
+    assert build_parser().parse_args(["run", *where]).nodes_file == "hosts", "a run line takes them back"
