@@ -93,6 +93,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="run nothing: print the table of runs already recorded in these --out files")
     o = p.parse_args(argv)
     if o.table:
+        missing = [str(path) for path in o.table if not path.is_file()]
+        if missing:
+            p.error(f"--table: no such file: {', '.join(missing)}")
         done = [json.loads(line) for path in o.table for line in path.read_text().splitlines() if line.strip()]
         print(table(done))
         return 0
