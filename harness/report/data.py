@@ -128,6 +128,8 @@ def _nodes_in(value: Any) -> set[str]:
         nodes.update(n for link in cut_links(value["grudge"]) for n in link)
     for k in TARGET_FIELDS:
         v = value.get(k)
+        if k == "target":
+            continue  # the aim as written (`one`, `leader`): the nodes it resolved to are in `nodes`
         if isinstance(v, list):
             nodes.update(map(str, v))
         elif isinstance(v, str):

@@ -75,6 +75,7 @@ def test_fault_windows_are_generic_per_kind_and_may_overlap() -> None:
     summary = summarise_faults(events)
     assert summary["partition"] == {"injected": 1, "healed": 1, "failed": 0, "seconds": 0.0,
                                     "nodes": ["n1", "n2", "n3"]}
+    assert summary["pause"]["nodes"] == ["n2"], "the aim's word (one) is not a node"
     assert summary["frobnicate"]["failed"] == 1 and summary["frobnicate"]["healed"] == 0
 
 
