@@ -157,13 +157,15 @@ class KillDuringElection:
             self.db.start(old)
             steps.note("restart", nodes=[old])
         else:
+            # The mute first, alone: it is the step with a deadline (the candidate's first append is
+            # on its way), and the kills or the undelay's heal would hold the voters' standing
+            # shells, sending it through a fresh exec (seconds on a loaded host); an undelay before
+            # it would also release that append at once. Then the voters are crashed while the old
+            # leader restarts, so its election timer starts before theirs.
+            self._mute(steps, candidate, [*voters, old])
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="nemesis-undelay") as pool:
                 undelayed = pool.submit(self._undelay_once_decided, candidate, term)
-                # The voters are crashed while the candidate is muted and the old leader restarted,
-                # all at once: on a loaded host each step takes seconds, and the candidate's
-                # check-quorum runs from its win. The old leader restarts before the voters, so
-                # its election timer (which starts at its restart) is the likeliest to run out first.
-                on_nodes([old, *voters], lambda n: self._mute_and_restart(steps, candidate, old, voters)
+                on_nodes([old, *voters], lambda n: self._restart_muted(steps, candidate, old)
                          if n == old else self.db.kill(n))
                 steps.note("kill", nodes=voters)
                 self._head_start(steps, old, term, first_s)
@@ -178,13 +180,15 @@ class KillDuringElection:
                 "term_before": before, "term": term, "voters": voters, "same_term_leaders": same_term,
                 "steps": steps.done}
 
-    def _mute_and_restart(self, steps: Steps, candidate: str, old: str, voters: list[str]) -> None:
+    def _mute(self, steps: Steps, candidate: str, nodes: list[str]) -> None:
         """Drop the candidate's packets to the voters and the old leader while its first append is
         still in the delayer (it would put the contested term in the voters' logs, and they would
         refuse the old leader; the old leader would follow it); the votes already on their way
-        back still reach it, and it wins. Then restart the old leader, muted from it."""
-        self._drop("-A", [(candidate, n) for n in [*voters, old]])
-        steps.note("mute", nodes=[candidate], to=[*voters, old])
+        back still reach it, and it wins."""
+        self._drop("-A", [(candidate, n) for n in nodes])
+        steps.note("mute", nodes=[candidate], to=nodes)
+
+    def _restart_muted(self, steps: Steps, candidate: str, old: str) -> None:
         self.db.start(old)
         steps.note("restart", nodes=[old], muted=candidate)
 
