@@ -65,17 +65,6 @@ def _positive(kind: type) -> Any:
     return parse
 
 
-def _count(text: str) -> int:
-    """A whole number, 0 or more."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
-    return value
-
-
 RAFT_ALIASES = (("bug", "bug"), ("read_mode", "read-mode"), ("election_timeout_ms", "election-timeout-ms"))
 
 
@@ -700,6 +689,7 @@ def _port(text: str) -> int:
 
 
 def _count(text: str) -> int:
+    """A whole number, 0 or more."""
     try:
         n = int(text)
     except ValueError:
