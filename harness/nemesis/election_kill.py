@@ -147,7 +147,10 @@ class KillDuringElection:
         params = {"delay_ms": self.delay_ms, "jitter_ms": 0}
         mechanisms = on_nodes(electors, lambda n: self.packet.apply(n, "delay", params, 0))
         steps.note("delay", nodes=electors, delay_ms=self.delay_ms, mechanism=mechanisms)
-        before = self._views([old]).get(old, (None, None))[1]
+        # The old leader's term: its own word, or (it may be too busy to answer in time on a loaded
+        # host) its followers', which is the same term.
+        views = self._views()
+        before = views.get(old, (None, None))[1] or max((t for _, t in views.values() if t is not None), default=None)
         self.db.kill(old)
         steps.note("kill", nodes=[old], leader=old, term=before)
         candidate, term, voters, first_s = self._voted(electors, before)
