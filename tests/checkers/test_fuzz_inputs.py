@@ -34,8 +34,8 @@ from checkers.simulate import simulate
 from harness.cli import main
 
 HISTORIES = Path(__file__).resolve().parents[1] / "data" / "histories"
-MIN_INPUTS = 10_000
-EXAMPLES = 1_700
+MIN_INPUTS = 7_000
+EXAMPLES = 1_200
 MUTATIONS_PER_EXAMPLE = 6
 HOSTILE = [b"NaN", b"Infinity", b"1e400", b'"\\ud800"', b"[" * 300, b"\xff\xfe", b"\0", b"9" * 5000, b"##Inf",
            b"\n", b"}", b"]", b"{", b'"', b"\\", b"\r\n", b"#_", b"nil", b"true", b"-0.0", b" :fail ", b"\t:ok\t"]

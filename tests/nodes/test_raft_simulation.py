@@ -14,10 +14,10 @@ example with crashes only, and prompt delivery, reaches deep crash histories
 like Raft's Figure 8 that message chaos would keep interrupting) and whether
 the cluster runs pre-vote.
 
-CI runs ``2_000`` examples per configuration with a fixed seed
+CI runs ``1_500`` examples per configuration with a fixed seed
 (``derandomize``), so failures reproduce, and shrinks any failure to a
 minimal schedule. For a deeper (nightly) run, scale every example count by
-setting ``RAFT_SIM_EXAMPLES``, e.g. ``RAFT_SIM_EXAMPLES=20`` for 40,000
+setting ``RAFT_SIM_EXAMPLES``, e.g. ``RAFT_SIM_EXAMPLES=20`` for 30,000
 examples per configuration.
 """
 
@@ -360,7 +360,7 @@ def _logs_match(a: Core, b: Core) -> bool:
 
 
 SETTINGS = settings(
-    max_examples=round(2000 * SCALE),
+    max_examples=round(1500 * SCALE),
     stateful_step_count=80,
     deadline=None,
     database=None,
