@@ -13,9 +13,12 @@ import logging
 import math
 import os
 import secrets
+import signal
 import sys
 import tempfile
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -969,13 +972,34 @@ def _log_traceback() -> str:
     return path
 
 
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM and SIGHUP end a command as Ctrl-C does (exit 255, "interrupted"), not by the
+    signal's default: a run puts this handler back once it has torn down and reported, and a second
+    SIGTERM in the moment before the exit must not kill the process by the signal."""
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    try:
+        previous = {s: signal.signal(s, interrupt) for s in (signal.SIGTERM, signal.SIGHUP)}
+    except ValueError:  # not the main thread (main() called from a test's thread): leave signals be
+        yield
+        return
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
 def main(argv: list[str] | None = None) -> int:
     from checkers.history import HistoryError
 
     args = build_parser().parse_args(argv)
     args.argv = ["harness", *(sys.argv[1:] if argv is None else argv)]  # recorded by a run, for replay
     try:
-        return args.func(args)
+        with _terminate_as_interrupt():
+            return args.func(args)
     except (UsageError, HistoryError) as e:
         print(f"harness: {e}", file=sys.stderr)
         return EXIT_USAGE

@@ -183,11 +183,14 @@ def _run(test: Test, run_dir: RunDir, say: Callable[[str], None], progress: Prog
             problems += _teardown(test, db if bound else None, interp, schedule, watch, history, run_dir,
                                   recover=interrupted is None and failure is None)
 
-    findings = scan({n: run_dir.node_dir(n) for n in db.nodes.names}) if bound else []
-    problems += _deaths(watch, findings)
-    jsonl_to_edn(run_dir.history, run_dir.history_edn)
-    results = _check(test, run_dir, run_id, timings, interp, problems, interrupted, failure, refused, findings)
-    write_report(run_dir.path)
+    # An interrupted run still writes its results: a second signal (CI cancels with SIGTERM, then
+    # again) must not cut that short, now that teardown often ends within a second.
+    with _signals(signal.SIG_IGN) if interrupted else nullcontext():
+        findings = scan({n: run_dir.node_dir(n) for n in db.nodes.names}) if bound else []
+        problems += _deaths(watch, findings)
+        jsonl_to_edn(run_dir.history, run_dir.history_edn)
+        results = _check(test, run_dir, run_id, timings, interp, problems, interrupted, failure, refused, findings)
+        write_report(run_dir.path)
     return RunOutcome(run_dir.path, results)
 
 
