@@ -24,6 +24,7 @@ from typing import Any, NoReturn
 
 from harness.errors import HarnessError, UsageError
 from harness.presets import Setup, agreed, bugs_named, by_key, fill
+from harness.signals import handling
 
 EXIT_VALID, EXIT_INVALID, EXIT_UNKNOWN, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 254, 255
 SEVERITY = {EXIT_VALID: 0, EXIT_UNKNOWN: 1, EXIT_INVALID: 2}  # false > unknown > true
@@ -980,16 +981,8 @@ def _terminate_as_interrupt() -> Iterator[None]:
     def interrupt(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
-    try:
-        previous = {s: signal.signal(s, interrupt) for s in (signal.SIGTERM, signal.SIGHUP)}
-    except ValueError:  # not the main thread (main() called from a test's thread): leave signals be
+    with handling(interrupt, (signal.SIGTERM, signal.SIGHUP)):
         yield
-        return
-    try:
-        yield
-    finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
 
 
 def main(argv: list[str] | None = None) -> int:

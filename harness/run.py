@@ -18,8 +18,8 @@ import random
 import secrets
 import signal
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -42,13 +42,13 @@ from harness.progress import Progress
 from harness.remote.base import RemoteError
 from harness.report.data import summarise_faults
 from harness.report.html import write_report
+from harness.signals import handling
 from harness.store import RunDir, versions
 from harness.test import Test
 from workloads.generator import Generator
 
 log = logging.getLogger(__name__)
 
-INTERRUPTING = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 @dataclass
@@ -67,21 +67,6 @@ class Interrupted(KeyboardInterrupt):
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise Interrupted(signal.Signals(signum).name)
-
-
-@contextmanager
-def _signals(handler: Any) -> Iterator[None]:
-    """Install `handler` for SIGINT, SIGTERM and SIGHUP (main thread only), restoring them after."""
-    try:
-        previous = {s: signal.signal(s, handler) for s in INTERRUPTING}
-    except ValueError:  # not the main thread: signals go to the main thread's own handlers
-        yield
-        return
-    try:
-        yield
-    finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
 
 
 def _attach_log(path: Path) -> logging.Handler:
@@ -106,7 +91,7 @@ def run(test: Test, say: Callable[[str], None] = print, progress: Progress | Non
     run_dir = RunDir.create(test.options.results_root, test.name)
     handler = _attach_log(run_dir.log)
     try:
-        with _signals(_interrupt):
+        with handling(_interrupt):
             return _run(test, run_dir, say, progress)
     finally:
         logging.getLogger().removeHandler(handler)
@@ -179,13 +164,13 @@ def _run(test: Test, run_dir: RunDir, say: Callable[[str], None], progress: Prog
         say(f"the run failed ({failure}): healing and tearing down")
         log.exception("run failed")
     finally:
-        with _signals(signal.SIG_IGN):
+        with handling(signal.SIG_IGN):
             problems += _teardown(test, db if bound else None, interp, schedule, watch, history, run_dir,
                                   recover=interrupted is None and failure is None)
 
     # An interrupted run still writes its results: a second signal (CI cancels with SIGTERM, then
     # again) must not cut that short, now that teardown often ends within a second.
-    with _signals(signal.SIG_IGN) if interrupted else nullcontext():
+    with handling(signal.SIG_IGN) if interrupted else nullcontext():
         findings = scan({n: run_dir.node_dir(n) for n in db.nodes.names}) if bound else []
         problems += _deaths(watch, findings)
         jsonl_to_edn(run_dir.history, run_dir.history_edn)

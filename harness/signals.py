@@ -1,0 +1,29 @@
+"""Which signals end a run early, and a context that handles them for a while, then puts back what was there.
+
+Shared by the run (which turns them into a teardown) and the CLI (which turns a late one into an
+interrupted exit instead of death by the signal).
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+INTERRUPTING = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+@contextmanager
+def handling(handler: Any, signals: Sequence[signal.Signals] = INTERRUPTING) -> Iterator[None]:
+    """Install `handler` for `signals` (main thread only), restoring the previous handlers after."""
+    try:
+        previous = {s: signal.signal(s, handler) for s in signals}
+    except ValueError:  # not the main thread: signals go to the main thread's own handlers
+        yield
+        return
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
