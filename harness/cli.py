@@ -1008,5 +1008,15 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
 
 
+def entry() -> NoReturn:
+    """The `harness` command: main(), then deaf to SIGTERM and SIGHUP while the interpreter shuts
+    down (joining threads, closing clients): a second SIGTERM there killed the process by the
+    signal after an interrupted run had already torn down and reported."""
+    code = main()
+    for s in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, signal.SIG_IGN)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()
