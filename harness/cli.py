@@ -17,14 +17,11 @@ import signal
 import sys
 import tempfile
 import traceback
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
 from harness.errors import HarnessError, UsageError
 from harness.presets import Setup, agreed, bugs_named, by_key, fill
-from harness.signals import handling
 
 EXIT_VALID, EXIT_INVALID, EXIT_UNKNOWN, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 254, 255
 SEVERITY = {EXIT_VALID: 0, EXIT_UNKNOWN: 1, EXIT_INVALID: 2}  # false > unknown > true
@@ -324,13 +321,16 @@ def _cmd_hunt(args: argparse.Namespace) -> int:
     pool = fault_pool(probe.db) if args.nemesis == "any" or preset.nemesis else parse_nemesis(args.nemesis)
     check_abilities(pool + focus, probe.db)
 
+    def quietly(test: Any) -> tuple[Any, Path, bool]:
+        outcome = run(test, say=lambda line: None)
+        return outcome.valid, outcome.run_dir, bool(outcome.results.get("interrupted"))
+
     def one_run(faults: list, run_time: float) -> tuple[Any, Path, bool]:
         args.time_limit = run_time
         test = _test_of(args, list(faults))
         # A `harness run` line, so that `harness replay` (and --confirm) reruns it where it ran.
         test.argv = [*test.command_line(), *_where_given(args)]
-        outcome = run(test, say=lambda line: None)
-        return outcome.valid, outcome.run_dir, bool(outcome.results.get("interrupted"))
+        return quietly(test)
 
     print(f"hunt: up to {args.budget:g} s, runs of at most {args.run_time:g} s (each ends {args.tail:g} s after "
           f"its last fault is healed), seed {args.seed}, "
@@ -355,9 +355,7 @@ def _cmd_hunt(args: argparse.Namespace) -> int:
     write_schedule(path, smallest.faults, found_by="harness hunt", seed=args.seed)  # kept if a replay crashes
     if args.confirm and found.stopped != "interrupted":
         def replay_once() -> tuple[Any, Path, bool]:
-            _, test, _ = _replay_test(smallest.run_dir, subnet=args.subnet, results_root=args.results)
-            outcome = run(test, say=lambda line: None)
-            return outcome.valid, outcome.run_dir, bool(outcome.results.get("interrupted"))
+            return quietly(_replay_test(smallest.run_dir, subnet=args.subnet, results_root=args.results)[1])
 
         print(f"hunt: replaying the smallest failing run ({smallest.run_dir}) {args.confirm} times, "
               "as harness replay does", flush=True)
@@ -973,26 +971,13 @@ def _log_traceback() -> str:
     return path
 
 
-@contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM and SIGHUP end a command as Ctrl-C does (exit 255, "interrupted"), not by the
-    signal's default: a run puts this handler back once it has torn down and reported, and a second
-    SIGTERM in the moment before the exit must not kill the process by the signal."""
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt(signal.Signals(signum).name)
-
-    with handling(interrupt, (signal.SIGTERM, signal.SIGHUP)):
-        yield
-
-
 def main(argv: list[str] | None = None) -> int:
     from checkers.history import HistoryError
 
     args = build_parser().parse_args(argv)
     args.argv = ["harness", *(sys.argv[1:] if argv is None else argv)]  # recorded by a run, for replay
     try:
-        with _terminate_as_interrupt():
-            return args.func(args)
+        return args.func(args)
     except (UsageError, HistoryError) as e:
         print(f"harness: {e}", file=sys.stderr)
         return EXIT_USAGE
@@ -1008,10 +993,17 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
 def entry() -> NoReturn:
-    """The `harness` command: main(), then deaf to SIGTERM and SIGHUP while the interpreter shuts
-    down (joining threads, closing clients): a second SIGTERM there killed the process by the
-    signal after an interrupted run had already torn down and reported."""
+    """The `harness` command. SIGTERM and SIGHUP end it as Ctrl-C does (exit 255, "interrupted"),
+    never by the signal's default: a run puts this handler back once it has torn down and reported;
+    after main() returns the process ignores them while the interpreter shuts down (joining
+    threads, closing clients), where a second SIGTERM killed it after an interrupted run."""
+    for s in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, _interrupt)
     code = main()
     for s in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(s, signal.SIG_IGN)

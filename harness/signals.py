@@ -1,7 +1,7 @@
 """Which signals end a run early, and a context that handles them for a while, then puts back what was there.
 
-Shared by the run (which turns them into a teardown) and the CLI (which turns a late one into an
-interrupted exit instead of death by the signal).
+The run turns them into a teardown, and shields the teardown (and, once interrupted, the writing
+of its results) from them; the `harness` command's own handling is in `harness.cli.entry`.
 """
 
 from __future__ import annotations
