@@ -6,7 +6,7 @@ again in the same term after a restart, and then two candidates can both win tha
 free-running cluster the window is about a millisecond (the winner's first append follows the
 votes at once), far shorter than a crash can be aimed. One injection widens it:
 
-1. slow every follower's outgoing peer traffic by `delay_ms` (400; the NFQUEUE delayer, or netem),
+1. slow every follower's outgoing peer traffic by `DELAY_MS` (400 ms; the NFQUEUE delayer, or netem),
    so that votes reach a candidate, and its first append reaches the voters, that much later
    (not much more: followers have no connections to each other yet, so each way of a vote
    starts with a delayed handshake; at 600 ms the first candidate's requests took over 2 s
@@ -49,13 +49,16 @@ from harness.nemesis.process import revive
 from harness.nemesis.steps import Steps
 from harness.nemesis.targets import wait_leader
 
+DELAY_MS = 400  # how much the followers' outgoing peer traffic is slowed (600 ms split every election)
+WATCH_S = 30.0  # how long each step waits for the cluster (a candidate, a leader, a vote) before giving up
+
 
 class KillDuringElection:
     name = "kill-during-election"
     summary = ("slow the followers' traffic, kill the leader, crash the voters right after they vote, and let "
                "the old leader campaign in the same term (forgotten votes)")
 
-    def __init__(self, c: Any, delay_ms: int = 400, watch_s: float = 30.0, head_start_s: float | None = None) -> None:
+    def __init__(self, c: Any) -> None:
         """`c` is a `harness.nemesis.registry.Cluster` whose DB has Process and Primaries, and `statuses()`
         giving each node's role, term and, if it can, `voted_for` (without statuses the package still
         runs, but cannot aim the crash)."""
@@ -63,9 +66,6 @@ class KillDuringElection:
         self.nodes = c.nodes
         self.primaries = c.primaries
         self.rng = c.rng
-        self.delay_ms = delay_ms
-        self.watch_s = watch_s
-        self.head_start_s = head_start_s
         self.packet = PacketNemesis(c.remote, c.addresses, c.db.peer_port, c.rng)
         self.partition = PartitionNemesis(c.remote, c.addresses, c.db.peer_port, c.rng)  # heals the one-way cut
 
@@ -114,7 +114,7 @@ class KillDuringElection:
         leader's next campaign is in that term, so a later contested term (the first election
         split) leaves it nothing to contest, and waiting on would only waste the run."""
         start = time.monotonic()
-        deadline = start + self.watch_s
+        deadline = start + WATCH_S
         first: float | None = None
         needed = len(self.nodes) // 2  # votes besides the candidate's own
 
@@ -144,9 +144,9 @@ class KillDuringElection:
             return {"kind": self.name, "nodes": [], "leader": None, "skipped": "no leader", "steps": steps.done}
         old = leaders[0]
         electors = [n for n in self.nodes if n != old]
-        params = {"delay_ms": self.delay_ms, "jitter_ms": 0}
+        params = {"delay_ms": DELAY_MS, "jitter_ms": 0}
         mechanisms = on_nodes(electors, lambda n: self.packet.apply(n, "delay", params, 0))
-        steps.note("delay", nodes=electors, delay_ms=self.delay_ms, mechanism=mechanisms)
+        steps.note("delay", nodes=electors, delay_ms=DELAY_MS, mechanism=mechanisms)
         # The old leader's term: its own word, or (it may be too busy to answer in time on a loaded
         # host) its followers', which is the same term.
         views = self._views()
@@ -202,9 +202,9 @@ class KillDuringElection:
         so a head start of h makes the old leader first more often (uniform draws from 3-9 s:
         38% of the time with 0.3 s, 66% with 2 s). The voters must still be up before the old
         leader's earliest timeout (its request is sent once), so h is half the time the first
-        candidate took to show up after the kill (near the shortest timeout), or `head_start_s`.
+        candidate took to show up after the kill (near the shortest timeout).
         Ends early once the old leader campaigns."""
-        head = self.head_start_s if self.head_start_s is not None else (first_s or 0.0) / 2
+        head = (first_s or 0.0) / 2
         deadline = time.monotonic() + head
         while time.monotonic() < deadline:
             role, t = self._views([old]).get(old, (None, None))
@@ -217,7 +217,7 @@ class KillDuringElection:
         """Remove the delay once the candidate has won or lost (the delayer releases what it holds,
         so no vote is lost); returns whether it leads. From here on the delay would only slow the
         race against the candidate's check-quorum."""
-        deadline = time.monotonic() + self.watch_s
+        deadline = time.monotonic() + WATCH_S
         view = self._views([candidate]).get(candidate)
         while time.monotonic() < deadline and view in (("candidate", term), None):
             time.sleep(0.03)  # still counting votes (or not answering): wait
@@ -234,7 +234,7 @@ class KillDuringElection:
         (it is a candidate, or leads, in the contested term): they are not delayed, the
         candidate's appends are. Its link to the old leader reopens once that one leads: before
         that, an append of the contested term would make it a follower."""
-        deadline = time.monotonic() + self.watch_s
+        deadline = time.monotonic() + WATCH_S
         unmuted: list[str] = []
         while time.monotonic() < deadline:
             role, t = self._views([old]).get(old, (None, None))
