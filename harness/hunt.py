@@ -24,7 +24,7 @@ import math
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -62,10 +62,10 @@ def _lay_out(drawn: list[tuple[int, str, int]], run_time: float) -> list[TimedFa
     for gap, spec, duration in drawn:
         at = float(max(faults[-1].at, faults[-1].end + gap)) if faults else float(max(gap, 0))
         fault = TimedFault(at, spec, float(duration))
-        at = max([at, *(f.end for f in faults if clash(f, fault))])
-        if at >= run_time - 1:
+        fault = replace(fault, at=max([at, *(f.end for f in faults if clash(f, fault))]))
+        if fault.at >= run_time - 1:
             break
-        faults.append(TimedFault(at, spec, float(duration)))
+        faults.append(fault)
     return faults
 
 
