@@ -27,6 +27,10 @@ votes at once), far shorter than a crash can be aimed. One injection widens it:
    a later term ends it. The candidate must hear from a majority again within its check-quorum
    window (the max election timeout) of its win, hence the hurry.
 
+About half the elections aimed at split (another elector's timer runs out while the first
+candidate's requests are delayed, and the term moves past the one to contest): the injection then
+restarts the old leader, waits for the next leader and aims again, up to `ATTEMPTS` times.
+
 Needs election timeouts well above the delay and the time a restart takes (the bug table uses
 3000:9000 ms with the default 400 ms delay), or the nodes campaign before a request reaches
 them. A set workload shows the result as acknowledged elements one leader's clients never see.
@@ -50,6 +54,7 @@ from harness.nemesis.steps import Steps
 from harness.nemesis.targets import wait_leader
 
 DELAY_MS = 400  # how much the followers' outgoing peer traffic is slowed (600 ms split every election)
+ATTEMPTS = 3  # elections aimed at in one injection: about half split before a candidate has its votes
 WATCH_S = 30.0  # how long each step waits for the cluster (a candidate, a leader, a vote) before giving up
 
 
@@ -138,28 +143,26 @@ class KillDuringElection:
 
     def inject(self) -> dict[str, Any]:
         steps = Steps()
-        leaders = wait_leader(self.primaries, self.nodes)
-        if not leaders:
-            steps.note("no-leader")
-            return {"kind": self.name, "nodes": [], "leader": None, "skipped": "no leader", "steps": steps.done}
-        old = leaders[0]
-        electors = [n for n in self.nodes if n != old]
-        params = {"delay_ms": DELAY_MS, "jitter_ms": 0}
-        mechanisms = on_nodes(electors, lambda n: self.packet.apply(n, "delay", params, 0))
-        steps.note("delay", nodes=electors, delay_ms=DELAY_MS, mechanism=mechanisms)
-        # The old leader's term: its own word, or (it may be too busy to answer in time on a loaded
-        # host) its followers', which is the same term.
-        views = self._views()
-        before = views.get(old, (None, None))[1] or max((t for _, t in views.values() if t is not None), default=None)
-        self.db.kill(old)
-        steps.note("kill", nodes=[old], leader=old, term=before)
-        candidate, term, voters, first_s = self._voted(electors, before)
-        steps.note("voted", leader=candidate, term=term, nodes=voters, first_candidate_s=first_s)
-        voters = voters[: len(self.nodes) // 2]  # just enough for a second majority: fewer rival timers
-        if candidate is None:
+        killed: list[str] = []
+        for attempt in range(1, ATTEMPTS + 1):
+            if attempt > 1:
+                self.packet.heal()  # the next leader may be one of the delayed electors
+                steps.note("retry", attempt=attempt)
+            leaders = wait_leader(self.primaries, self.nodes, timeout=3.0 if attempt == 1 else WATCH_S)
+            if not leaders:
+                steps.note("no-leader")
+                if attempt == 1:
+                    return {"kind": self.name, "nodes": [], "leader": None, "skipped": "no leader",
+                            "steps": steps.done}
+                break
+            old, before, candidate, term, voters, first_s = self._aim(steps, leaders[0])
+            killed.append(old)
+            if candidate is not None:
+                break
             self.db.start(old)
             steps.note("restart", nodes=[old])
-        else:
+        if candidate is not None:
+            voters = voters[: len(self.nodes) // 2]  # just enough for a second majority: fewer rival timers
             # The mute first, alone: it is the step with a deadline (the candidate's first append is
             # on its way), and the kills or the undelay's heal would hold the voters' standing
             # shells, sending it through a fresh exec (seconds on a loaded host); an undelay before
@@ -174,14 +177,31 @@ class KillDuringElection:
                 self._head_start(steps, old, term, first_s)
                 on_nodes(voters, self.db.start)
                 steps.note("restart", nodes=voters)
-                steps.note("undelay", nodes=electors, candidate_led=undelayed.result())
+                steps.note("undelay", nodes=[n for n in self.nodes if n != old], candidate_led=undelayed.result())
             self._second_election(steps, old, candidate, term, voters)
         seen = self._views()
         same_term = sorted(n for n, (role, t) in seen.items() if role == "leader" and t == term and term is not None)
         steps.note("leaders", claims={n: t for n, (role, t) in seen.items() if role == "leader"})
-        return {"kind": self.name, "nodes": sorted({old, *voters}), "leader": old, "candidate": candidate,
+        return {"kind": self.name, "nodes": sorted({*killed, *voters}), "leader": old, "candidate": candidate,
                 "term_before": before, "term": term, "voters": voters, "same_term_leaders": same_term,
-                "steps": steps.done}
+                "attempts": len(killed), "steps": steps.done}
+
+    def _aim(self, steps: Steps, old: str) -> tuple[str, int | None, str | None, int | None, list[str], float | None]:
+        """Delay the electors' traffic, kill the leader `old` and watch for a candidate that has won
+        its votes; returns `old`, its term, and what `_voted` saw (no candidate: the election split)."""
+        electors = [n for n in self.nodes if n != old]
+        params = {"delay_ms": DELAY_MS, "jitter_ms": 0}
+        mechanisms = on_nodes(electors, lambda n: self.packet.apply(n, "delay", params, 0))
+        steps.note("delay", nodes=electors, delay_ms=DELAY_MS, mechanism=mechanisms)
+        # The old leader's term: its own word, or (it may be too busy to answer in time on a loaded
+        # host) its followers', which is the same term.
+        views = self._views()
+        before = views.get(old, (None, None))[1] or max((t for _, t in views.values() if t is not None), default=None)
+        self.db.kill(old)
+        steps.note("kill", nodes=[old], leader=old, term=before)
+        candidate, term, voters, first_s = self._voted(electors, before)
+        steps.note("voted", leader=candidate, term=term, nodes=voters, first_candidate_s=first_s)
+        return old, before, candidate, term, voters, first_s
 
     def _mute(self, steps: Steps, candidate: str, nodes: list[str]) -> None:
         """Drop the candidate's packets to the voters and the old leader while its first append is
