@@ -268,11 +268,25 @@ def _replay_test(run_dir: Path, pin_nodes: bool = False, subnet: str | None = No
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
+    """Replay a run, up to `--tries` times until one is INVALID: faults aimed at a race (an election,
+    say) reproduce a bug only part of the time, and a user reproducing it reruns until it shows."""
     run_dir = Path(args.results_dir)
-    run_args, test, results = _replay_test(run_dir, args.pin_nodes, args.subnet, args.results)
-    print(f"replaying {run_dir} (was {verdict_word(results.get('valid'))}): seed {results['seed']}, "
-          f"{len(test.schedule)} fault(s)" + (", nodes pinned" if args.pin_nodes else ""), flush=True)
-    return _run_and_say(run_args, test)
+    worst = EXIT_VALID
+    for attempt in range(1, args.tries + 1):
+        run_args, test, results = _replay_test(run_dir, args.pin_nodes, args.subnet, args.results)
+        print(f"replaying {run_dir} (was {verdict_word(results.get('valid'))}): seed {results['seed']}, "
+              f"{len(test.schedule)} fault(s)" + (", nodes pinned" if args.pin_nodes else "")
+              + (f"; try {attempt} of {args.tries}" if args.tries > 1 else ""), flush=True)
+        code = _run_and_say(run_args, test)
+        if code not in SEVERITY:  # interrupted, failed, refused: no more tries
+            return code
+        worst = max(worst, code, key=SEVERITY.__getitem__)
+        if code == EXIT_INVALID:
+            break
+    if args.tries > 1:
+        print(f"replay: INVALID on try {attempt} of {args.tries}" if worst == EXIT_INVALID
+              else f"replay: not INVALID in {args.tries} tries")
+    return worst
 
 
 def _budget(text: str) -> float:
@@ -352,6 +366,7 @@ def _cmd_hunt(args: argparse.Namespace) -> int:
     smallest = found.smallest
     path = smallest.run_dir / "schedule.json"
     subnet = f" --subnet {args.subnet}" if args.subnet else ""
+    tries = ""
     write_schedule(path, smallest.faults, found_by="harness hunt", seed=args.seed)  # kept if a replay crashes
     if args.confirm and found.stopped != "interrupted":
         def replay_once() -> tuple[Any, Path, bool]:
@@ -367,8 +382,10 @@ def _cmd_hunt(args: argparse.Namespace) -> int:
               + (f" ({unknown} UNKNOWN)" if unknown else "")
               + (f", interrupted after {len(replays.runs)} of {args.confirm}" if replays.interrupted else "")
               + "".join(f"\n  {d}" for _, d in replays.runs))
+        if 0 < replays.failed < len(replays.runs):  # enough tries to see it again 19 times in 20
+            tries = f" --tries {math.ceil(math.log(0.05) / math.log(1 - replays.failed / len(replays.runs)))}"
     print(f"hunt: smallest failing schedule ({len(smallest.faults)} fault(s)) saved as {path}\n"
-          f"  replay it:  harness replay {smallest.run_dir}{subnet}\n"
+          f"  replay it:  harness replay {smallest.run_dir}{subnet}{tries}\n"
           f"  or run it:  harness run ... --seed {args.seed} --schedule {path}")
     return EXIT_INVALID
 
@@ -812,6 +829,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "when each fault is injected)")
     rp.add_argument("--subnet", help="the cluster network's subnet (default: the recorded run's)")
     rp.add_argument("--results", help="results root folder (default: the recorded run's)")
+    rp.add_argument("--tries", type=_positive(int), default=1, metavar="N",
+                    help="replay up to N times, stopping at the first INVALID run: faults aimed at a race "
+                    "reproduce a bug only part of the time (exit code: the worst verdict; default 1)")
     rp.set_defaults(func=_cmd_replay)
 
     h = sub.add_parser("hunt", help="search fault schedules (hypothesis) for an INVALID run, shrink it, save it",

@@ -277,6 +277,7 @@ def test_the_hunt_replays_its_smallest_failure_and_records_how_often_it_failed_a
     assert read_schedule(smallest / "schedule.json") == [TimedFault(0.0, "partition:leader", 1.0)]
     if not confirm:
         assert replays == [] and "replays" not in saved and "replay" not in out.split("\n", 1)[0]
+        assert f"replay it:  harness replay {smallest} --subnet 10.222.9.0/24\n" in out
         return
     assert "then 3 replays of the smallest failure (outside the budget)" in out
     assert len(replays) == 3 and all(t.replay_of == str(smallest) for t in replays)
@@ -286,6 +287,8 @@ def test_the_hunt_replays_its_smallest_failure_and_records_how_often_it_failed_a
     folders = [str(tmp_path / f"run{n}") for n in range(len(hunted) + 1, len(fake.tests) + 1)]
     assert saved["replays"] == {"invalid": 2, "of": 3, "runs": folders}
     assert "hunt: the smallest schedule failed again in 2 of 3 replays\n  " + "\n  ".join(folders) in out
+    assert f"replay it:  harness replay {smallest} --subnet 10.222.9.0/24 --tries 3\n" in out, \
+        "failing 2 times in 3, 3 tries see it again 19 times in 20"
 
 
 def test_a_hunt_run_records_where_it_ran_so_its_replay_runs_there() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from harness.cli import EXIT_INVALID, EXIT_VALID, main
+from harness.cli import EXIT_INVALID, EXIT_UNKNOWN, EXIT_USAGE, EXIT_VALID, main
 from harness.presets import Setup, agreed, bugs_named, fill
 from harness.run import RunOutcome
 
@@ -149,3 +149,32 @@ def test_a_replay_reruns_the_recorded_command_without_presets(fake_run: FakeRun,
     assert "exposing setup" not in capsys.readouterr().out and replay.bug_preset is None
     assert replay.db.settings() == original.db.settings() and replay.workload_spec == "set"
     assert replay.argv == ["harness", "run", *original.argv[2:]]
+
+
+def test_a_replay_with_tries_reruns_until_one_is_invalid(fake_run: FakeRun, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture) -> None:
+    main(["run", "--bug", "forget-vote", "--nodes", "3", "--seed", "9"])
+    recorded = fake_run.tests[0]
+    folder = tmp_path / "recorded"
+    folder.mkdir()
+    (folder / "results.json").write_text(json.dumps({
+        "seed": 9, "valid": False, "schedule": [], "timings": {"nemesis_start_s": 1.0},
+        "config": recorded.describe()}, default=str))
+    again(fake_run, tmp_path / "tries1", [True, "unknown", False, True])
+    assert main(["replay", str(folder), "--tries", "5"]) == EXIT_INVALID
+    assert len(fake_run.tests) == 3, "stops at the first INVALID"
+    out = capsys.readouterr().out
+    assert "; try 3 of 5" in out and out.rstrip().endswith("replay: INVALID on try 3 of 5")
+
+    again(fake_run, tmp_path / "tries2", [True, "unknown"])
+    assert main(["replay", str(folder), "--tries", "3"]) == EXIT_UNKNOWN, "the worst verdict of the tries"
+    assert len(fake_run.tests) == 3 and capsys.readouterr().out.rstrip().endswith("replay: not INVALID in 3 tries")
+    with pytest.raises(SystemExit) as refused:
+        main(["replay", str(folder), "--tries", "0"])
+    assert refused.value.code == EXIT_USAGE and "argument --tries: must be positive" in capsys.readouterr().err
+
+
+def again(fake_run: FakeRun, folder: Path, verdicts: list[Any]) -> None:
+    """Start `fake_run` over: no tests yet, run folders under `folder`, these verdicts in turn."""
+    folder.mkdir()
+    fake_run.tmp_path, fake_run.tests, fake_run.verdicts = folder, [], verdicts
