@@ -27,9 +27,11 @@ votes at once), far shorter than a crash can be aimed. One injection widens it:
    a later term ends it. The candidate must hear from a majority again within its check-quorum
    window (the max election timeout) of its win, hence the hurry.
 
-About half the elections aimed at split (another elector's timer runs out while the first
-candidate's requests are delayed, and the term moves past the one to contest): the injection then
-restarts the old leader, waits for the next leader and aims again, up to `ATTEMPTS` times.
+An aimed election can miss: about half split (another elector's timer runs out while the first
+candidate's requests are delayed, and the term moves past the one to contest), and in about a
+third of the rest a restarted voter's timer runs out before the old leader's. Each injection
+therefore aims again at the next leader, up to `ATTEMPTS` elections, until one ends with two
+leaders of a term (on a correct node, never: it always plays all of them).
 
 Needs election timeouts well above the delay and the time a restart takes (the bug table uses
 3000:9000 ms with the default 400 ms delay), or the nodes campaign before a request reaches
@@ -54,7 +56,7 @@ from harness.nemesis.steps import Steps
 from harness.nemesis.targets import wait_leader
 
 DELAY_MS = 400  # how much the followers' outgoing peer traffic is slowed (600 ms split every election)
-ATTEMPTS = 3  # elections aimed at in one injection: about half split before a candidate has its votes
+ATTEMPTS = 3  # elections aimed at in one injection, until one ends with two leaders of a term
 WATCH_S = 30.0  # how long each step waits for the cluster (a candidate, a leader, a vote) before giving up
 
 
@@ -156,35 +158,45 @@ class KillDuringElection:
                             "steps": steps.done}
                 break
             old, before, candidate, term, voters, first_s = self._aim(steps, leaders[0])
+            aimed = attempt
             killed.append(old)
-            if candidate is not None:
+            if candidate is None:
+                self.db.start(old)
+                steps.note("restart", nodes=[old])
+            else:
+                voters = voters[: len(self.nodes) // 2]  # just enough for a second majority: fewer rival timers
+                killed += voters
+                self._contest(steps, old, candidate, term, voters, first_s)
+            seen = self._views()
+            same_term = sorted(n for n, (role, t) in seen.items()
+                               if role == "leader" and t == term and term is not None)
+            steps.note("leaders", claims={n: t for n, (role, t) in seen.items() if role == "leader"})
+            if len(same_term) > 1:
                 break
-            self.db.start(old)
-            steps.note("restart", nodes=[old])
-        if candidate is not None:
-            voters = voters[: len(self.nodes) // 2]  # just enough for a second majority: fewer rival timers
-            # The mute first, alone: it is the step with a deadline (the candidate's first append is
-            # on its way), and the kills or the undelay's heal would hold the voters' standing
-            # shells, sending it through a fresh exec (seconds on a loaded host); an undelay before
-            # it would also release that append at once. Then the voters are crashed while the old
-            # leader restarts, so its election timer starts before theirs.
-            self._mute(steps, candidate, [*voters, old])
-            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="nemesis-undelay") as pool:
-                undelayed = pool.submit(self._undelay_once_decided, candidate, term)
-                on_nodes([old, *voters], lambda n: self._restart_muted(steps, candidate, old)
-                         if n == old else self.db.kill(n))
-                steps.note("kill", nodes=voters)
-                self._head_start(steps, old, term, first_s)
-                on_nodes(voters, self.db.start)
-                steps.note("restart", nodes=voters)
-                steps.note("undelay", nodes=[n for n in self.nodes if n != old], candidate_led=undelayed.result())
-            self._second_election(steps, old, candidate, term, voters)
-        seen = self._views()
-        same_term = sorted(n for n, (role, t) in seen.items() if role == "leader" and t == term and term is not None)
-        steps.note("leaders", claims={n: t for n, (role, t) in seen.items() if role == "leader"})
-        return {"kind": self.name, "nodes": sorted({*killed, *voters}), "leader": old, "candidate": candidate,
+        return {"kind": self.name, "nodes": sorted(set(killed)), "leader": old, "candidate": candidate,
                 "term_before": before, "term": term, "voters": voters, "same_term_leaders": same_term,
-                "attempts": len(killed), "steps": steps.done}
+                "attempts": aimed, "steps": steps.done}
+
+    def _contest(self, steps: Steps, old: str, candidate: str, term: int, voters: list[str],
+                 first_s: float | None) -> None:
+        """Crash the voters while the candidate's first append is held, and let the restarted old
+        leader campaign in the candidate's term (steps 2-4 of the module docstring)."""
+        # The mute first, alone: it is the step with a deadline (the candidate's first append is
+        # on its way), and the kills or the undelay's heal would hold the voters' standing
+        # shells, sending it through a fresh exec (seconds on a loaded host); an undelay before
+        # it would also release that append at once. Then the voters are crashed while the old
+        # leader restarts, so its election timer starts before theirs.
+        self._mute(steps, candidate, [*voters, old])
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="nemesis-undelay") as pool:
+            undelayed = pool.submit(self._undelay_once_decided, candidate, term)
+            on_nodes([old, *voters], lambda n: self._restart_muted(steps, candidate, old)
+                     if n == old else self.db.kill(n))
+            steps.note("kill", nodes=voters)
+            self._head_start(steps, old, term, first_s)
+            on_nodes(voters, self.db.start)
+            steps.note("restart", nodes=voters)
+            steps.note("undelay", nodes=[n for n in self.nodes if n != old], candidate_led=undelayed.result())
+        self._second_election(steps, old, candidate, term, voters)
 
     def _aim(self, steps: Steps, old: str) -> tuple[str, int | None, str | None, int | None, list[str], float | None]:
         """Delay the electors' traffic, kill the leader `old` and watch for a candidate that has won
