@@ -37,8 +37,9 @@ class Tally:
             if e.is_client:
                 if e.type != "invoke":
                     self.outcomes[e.type] += 1
-            elif e.type != "invoke" and e.f.startswith("start-"):
-                self.faults[e.f[6:]] = describe_fault(e.f[6:], e.value)
+            elif e.f.startswith("start-"):  # a package's injection can take 10-40 s: say it is under way
+                name = e.f[6:]
+                self.faults[name] = f"injecting {name}" if e.type == "invoke" else describe_fault(name, e.value)
             elif e.type != "invoke" and e.f.startswith("stop-"):
                 self.faults.pop(e.f[5:], None)
 

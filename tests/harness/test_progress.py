@@ -16,6 +16,8 @@ def test_tally_counts_completions_and_tracks_faults(tmp_path: Path) -> None:
         h.append(0, "invoke", "read", "r0")
         h.append(0, "ok", "read", "r0", 1)
         h.append(NEMESIS, "invoke", "start-partition")
+        tally.update(h)
+        assert tally.fault_text == "faults: injecting partition"
         h.append(NEMESIS, "info", "start-partition", value={"components": [["n1"], ["n2", "n3"]]})
         tally.update(h)
         assert tally.ops == "1 ops (1 ok, 0 fail, 0 info)"
