@@ -150,7 +150,7 @@ class KillDuringElection:
             if attempt > 1:
                 self.packet.heal()  # the next leader may be one of the delayed electors
                 steps.note("retry", attempt=attempt)
-            leaders = wait_leader(self.primaries, self.nodes, timeout=3.0 if attempt == 1 else WATCH_S)
+            leaders = wait_leader(self.primaries, self.nodes) if attempt == 1 else self._settled_leader()
             if not leaders:
                 steps.note("no-leader")
                 if attempt == 1:
@@ -176,6 +176,21 @@ class KillDuringElection:
         return {"kind": self.name, "nodes": sorted(set(killed)), "leader": old, "candidate": candidate,
                 "term_before": before, "term": term, "voters": voters, "same_term_leaders": same_term,
                 "attempts": aimed, "steps": steps.done}
+
+    def _settled_leader(self) -> list[str]:
+        """[the leader] once every node answers and all are at its term (a missed attempt leaves
+        elections going on; aiming at a leader elected a moment ago meets rivals at once), or []
+        after WATCH_S. Without statuses, the leader the DB names."""
+        if getattr(self.db, "statuses", None) is None:
+            return wait_leader(self.primaries, self.nodes, timeout=WATCH_S)
+        deadline = time.monotonic() + WATCH_S
+        while time.monotonic() < deadline:
+            views = self._views()
+            leaders = [n for n, (role, _) in views.items() if role == "leader"]
+            if len(views) == len(self.nodes) and len(leaders) == 1 and len({t for _, t in views.values()}) == 1:
+                return leaders
+            time.sleep(0.2)
+        return []
 
     def _contest(self, steps: Steps, old: str, candidate: str, term: int, voters: list[str],
                  first_s: float | None) -> None:
