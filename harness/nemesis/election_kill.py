@@ -63,7 +63,8 @@ WATCH_S = 30.0  # how long each step waits for the cluster (a candidate, a leade
 class KillDuringElection:
     name = "kill-during-election"
     summary = ("slow the followers' traffic, kill the leader, crash the voters right after they vote, and let "
-               "the old leader campaign in the same term (forgotten votes)")
+               "the old leader campaign in the same term (forgotten votes); up to 3 elections, until two "
+               "leaders share a term")
 
     def __init__(self, c: Any) -> None:
         """`c` is a `harness.nemesis.registry.Cluster` whose DB has Process and Primaries, and `statuses()`
