@@ -158,7 +158,8 @@ class KillDuringElection:
                     return {"kind": self.name, "nodes": [], "leader": None, "skipped": "no leader",
                             "steps": steps.done}
                 break
-            old, before, candidate, term, voters, first_s = self._aim(steps, leaders[0])
+            old = leaders[0]
+            before, candidate, term, voters, first_s = self._aim(steps, old)
             aimed = attempt
             killed.append(old)
             if candidate is None:
@@ -214,9 +215,9 @@ class KillDuringElection:
             steps.note("undelay", nodes=[n for n in self.nodes if n != old], candidate_led=undelayed.result())
         self._second_election(steps, old, candidate, term, voters)
 
-    def _aim(self, steps: Steps, old: str) -> tuple[str, int | None, str | None, int | None, list[str], float | None]:
+    def _aim(self, steps: Steps, old: str) -> tuple[int | None, str | None, int | None, list[str], float | None]:
         """Delay the electors' traffic, kill the leader `old` and watch for a candidate that has won
-        its votes; returns `old`, its term, and what `_voted` saw (no candidate: the election split)."""
+        its votes; returns `old`'s term and what `_voted` saw (no candidate: the election split)."""
         electors = [n for n in self.nodes if n != old]
         params = {"delay_ms": DELAY_MS, "jitter_ms": 0}
         mechanisms = on_nodes(electors, lambda n: self.packet.apply(n, "delay", params, 0))
@@ -229,7 +230,7 @@ class KillDuringElection:
         steps.note("kill", nodes=[old], leader=old, term=before)
         candidate, term, voters, first_s = self._voted(electors, before)
         steps.note("voted", leader=candidate, term=term, nodes=voters, first_candidate_s=first_s)
-        return old, before, candidate, term, voters, first_s
+        return before, candidate, term, voters, first_s
 
     def _mute(self, steps: Steps, candidate: str, nodes: list[str]) -> None:
         """Drop the candidate's packets to the voters and the old leader while its first append is
