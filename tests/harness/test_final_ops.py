@@ -89,3 +89,22 @@ def test_a_recovered_cluster_is_read_through_the_node_it_names(tmp_path: Path) -
     assert problems == []
     assert [(r.node, r.type, r.value) for r in reads] == [("n1", "ok", [1, 2])]
     assert verdict["valid"] is True
+
+
+def test_a_client_that_raises_anything_does_not_stop_the_teardown(tmp_path: Path) -> None:
+    """A plug-in's client may raise what it likes (here on connecting); every node is still asked,
+    and the run goes on to keep its logs and remove its nodes."""
+    def refuse(node: str) -> NodeSet:
+        raise ConnectionRefusedError(f"{node} refused")
+
+    workload = Set.from_pairs()
+    test = SimpleNamespace(workload=workload, options=SimpleNamespace(recovery_time=1.0))
+    asked: list[str] = []
+    with HistoryWriter(tmp_path / "history.jsonl") as history:
+        interp = Interpreter(history, Generator(workload.next_op, seed=1, concurrency=1, rate=1),
+                             workload.invoke, lambda node: asked.append(node) or refuse(node), ["n1", "n2", "n3"])
+        unrecovered = _final_ops(test, Cluster(leader=None), interp)
+        recovered = _final_ops(test, Cluster(leader="n2"), interp)
+    assert sorted(asked) == ["n1", "n2", "n2", "n3"], "every node when unrecovered, then the one named"
+    assert unrecovered[0].endswith("(0 of 3 answered them all)")
+    assert recovered == ["recovery: n2 refused"]
