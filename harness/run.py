@@ -204,40 +204,43 @@ def _deaths(watch: ProcessWatch | None, findings: list[dict[str, Any]]) -> list[
 def _teardown(test: Test, db: DB | None, interp: Interpreter | None, schedule: Schedule | None,
               watch: ProcessWatch | None, history: HistoryWriter, run_dir: RunDir, recover: bool) -> list[str]:
     """Stop the clients, heal every fault, run the final operations if all is well, keep the logs,
-    and give the nodes back. Returns problems instead of raising, so every step is attempted."""
+    and give the nodes back. Returns problems instead of raising, so every step is attempted; an
+    error it does not expect still propagates, but only after the nodes are removed."""
     o = test.options
     problems: list[str] = []
-    if interp is not None:
-        interp.stop()
-        interp.join(o.op_timeout + 5)
-    if schedule is not None:
-        schedule.stop()
-    if watch is not None and db is not None:
-        try:
-            watch.survey(db.nodes.names)  # before the final heal restarts what the nemesis killed
-        except (HarnessError, RemoteError) as e:
-            log.warning("cannot survey the node processes: %s", e)
-    if schedule is not None:
-        problems += schedule.errors
-        try:
-            schedule.final_heal()
-        except HealError as e:
-            problems.append(str(e))
-    if db is not None and interp is not None and recover and not problems:
-        problems += _final_ops(test, db, interp)
-    if db is not None:
-        for node in db.nodes.names:
-            for path in db.log_files(node):
-                try:
-                    db.remote.get(node, path, run_dir.node_dir(node))
-                except RemoteError as e:
-                    problems.append(f"logs: {e}")
+    try:
+        if interp is not None:
+            interp.stop()
+            interp.join(o.op_timeout + 5)
+        if schedule is not None:
+            schedule.stop()
+        if watch is not None and db is not None:
             try:
-                db.teardown(node)
+                watch.survey(db.nodes.names)  # before the final heal restarts what the nemesis killed
             except (HarnessError, RemoteError) as e:
-                log.warning("teardown of %s failed: %s", node, e)
-    problems += test.platform.remove()
-    history.close()
+                log.warning("cannot survey the node processes: %s", e)
+        if schedule is not None:
+            problems += schedule.errors
+            try:
+                schedule.final_heal()
+            except HealError as e:
+                problems.append(str(e))
+        if db is not None and interp is not None and recover and not problems:
+            problems += _final_ops(test, db, interp)
+        if db is not None:
+            for node in db.nodes.names:
+                for path in db.log_files(node):
+                    try:
+                        db.remote.get(node, path, run_dir.node_dir(node))
+                    except RemoteError as e:
+                        problems.append(f"logs: {e}")
+                try:
+                    db.teardown(node)
+                except (HarnessError, RemoteError) as e:
+                    log.warning("teardown of %s failed: %s", node, e)
+    finally:  # whatever a step raised (a plug-in's code may raise anything), the nodes are given back
+        problems += test.platform.remove()
+        history.close()
     return problems
 
 

@@ -1,4 +1,5 @@
-"""The final operations at the end of a run, whether or not the cluster recovers.
+"""The end of a run: its final operations, whether or not the cluster recovers, and a teardown
+that gives the nodes back whatever goes wrong.
 
 A cluster left in a broken state (two leaders of one term, as the forget-vote bug leaves it) never
 agrees on a leader again; its run must still ask the nodes what they hold, or a lost acknowledged
@@ -12,11 +13,14 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
+
 from checkers.history import HistoryWriter, read_history
 from contract.client import Indeterminate, Op
 from harness.errors import HarnessError
 from harness.interpreter import Interpreter
-from harness.run import _final_ops
+from harness.run import _final_ops, _teardown
+from harness.store import RunDir
 from workloads.generator import Generator
 from workloads.set import Set
 
@@ -108,3 +112,18 @@ def test_a_client_that_raises_anything_does_not_stop_the_teardown(tmp_path: Path
     assert sorted(asked) == ["n1", "n2", "n2", "n3"], "every node when unrecovered, then the one named"
     assert unrecovered[0].endswith("(0 of 3 answered them all)")
     assert recovered == ["recovery: n2 refused"]
+
+
+def test_the_nodes_are_removed_even_when_a_plugin_raises_something_unexpected(tmp_path: Path) -> None:
+    class Broken(Cluster):
+        def log_files(self, node: str) -> list[str]:
+            raise RuntimeError("a plug-in's bug")
+
+    removed: list[bool] = []
+    platform = SimpleNamespace(remove=lambda: removed.append(True) or [])
+    test = SimpleNamespace(options=SimpleNamespace(op_timeout=1.0), platform=platform)
+    history = HistoryWriter(tmp_path / "history.jsonl")
+    run_dir = RunDir.create(tmp_path, "t")
+    with pytest.raises(RuntimeError, match="a plug-in's bug"):
+        _teardown(test, Broken(leader="n1"), None, None, None, history, run_dir, recover=False)
+    assert removed == [True], "the platform removed what it created"
