@@ -22,6 +22,7 @@ from typing import Any, NoReturn
 
 from harness.errors import HarnessError, UsageError
 from harness.presets import Setup, agreed, bugs_named, by_key, fill
+from harness.signals import interrupt
 
 EXIT_VALID, EXIT_INVALID, EXIT_UNKNOWN, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 254, 255
 SEVERITY = {EXIT_VALID: 0, EXIT_UNKNOWN: 1, EXIT_INVALID: 2}  # false > unknown > true
@@ -1013,17 +1014,13 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
 
 
-def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt(signal.Signals(signum).name)
-
-
 def entry() -> NoReturn:
     """The `harness` command. SIGTERM and SIGHUP end it as Ctrl-C does (exit 255, "interrupted"),
     never by the signal's default: a run puts this handler back once it has torn down and reported;
     after main() returns the process ignores them while the interpreter shuts down (joining
     threads, closing clients), where a second SIGTERM killed it after an interrupted run."""
     for s in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(s, _interrupt)
+        signal.signal(s, interrupt)
     code = main()
     for s in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(s, signal.SIG_IGN)

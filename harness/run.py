@@ -23,7 +23,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from checkers.history import HistoryWriter, read_history
@@ -44,7 +43,7 @@ from harness.progress import Progress
 from harness.remote.base import RemoteError
 from harness.report.data import summarise_faults
 from harness.report.html import write_report
-from harness.signals import handling
+from harness.signals import handling, interrupt
 from harness.store import RunDir, versions
 from harness.test import Test
 from workloads.generator import Generator
@@ -61,14 +60,6 @@ class RunOutcome:
     @property
     def valid(self) -> bool | str:
         return self.results["valid"]
-
-
-class Interrupted(KeyboardInterrupt):
-    """SIGTERM or SIGHUP, raised in the main thread like Ctrl-C so that the same teardown runs."""
-
-
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise Interrupted(signal.Signals(signum).name)
 
 
 def _attach_log(path: Path) -> logging.Handler:
@@ -93,7 +84,7 @@ def run(test: Test, say: Callable[[str], None] = print, progress: Progress | Non
     run_dir = RunDir.create(test.options.results_root, test.name)
     handler = _attach_log(run_dir.log)
     try:
-        with handling(_interrupt):
+        with handling(interrupt):
             return _run(test, run_dir, say, progress)
     finally:
         logging.getLogger().removeHandler(handler)
